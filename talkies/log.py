@@ -1,0 +1,49 @@
+"""Logging and progress bars. One logger per module: `log = get_logger(__name__)`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+T = TypeVar("T")
+
+
+def get_logger(name: str) -> logging.Logger:
+    return logging.getLogger(name)
+
+
+def configure_logging(verbose: int = 0) -> None:
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(message)s",
+                        handlers=[RichHandler(show_path=False, console=None)], force=True)
+
+
+def progress_enabled() -> bool:
+    """Bars go to stderr when it is a terminal, unless TALKIES_PROGRESS=0/1 forces it."""
+    forced = os.environ.get("TALKIES_PROGRESS")
+    if forced is not None:
+        return forced not in ("0", "", "false")
+    return sys.stderr.isatty()
+
+
+def make_progress(transient: bool = True) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), transient=transient,
+                    disable=not progress_enabled())
+
+
+def track(items: Iterable[T], description: str, total: float | None = None) -> Iterator[T]:
+    """Iterate with a progress bar (silent when not on a terminal)."""
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    with make_progress() as progress:
+        task = progress.add_task(description, total=total)
+        for item in items:
+            yield item
+            progress.advance(task)
