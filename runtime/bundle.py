@@ -1,0 +1,198 @@
+"""Bundles: a directory (or an aligned zip) holding models, a versioned manifest.json with a sha256 per
+file, measured parity and test vectors. This module reads and verifies them; targets/ writes them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from talkies.errors import BundleError
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+TEST_VECTORS = "test_vectors.npz"
+
+
+@dataclass
+class TensorInfo:
+    name: str
+    shape: list[int]
+    dtype: str = "float32"
+    # Affine quantization of the tensor as stored by the artifact (int8 I/O), else None.
+    scale: float | None = None
+    zero_point: int | None = None
+
+
+@dataclass
+class Parity:
+    """Error of the artifact against the fp32 reference on the bundle's test vectors."""
+
+    reference: str
+    measured: bool
+    max_abs: float | None = None
+    rel: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    tolerance: dict[str, float] = field(default_factory=dict)
+    passed: bool | None = None
+    note: str = ""
+
+
+@dataclass
+class FileEntry:
+    path: str
+    sha256: str
+    size: int
+    role: str  # model | weights | test_vectors | spec | extra
+
+
+@dataclass
+class BundleManifest:
+    name: str
+    target: str
+    precision: str
+    model_file: str
+    inputs: list[TensorInfo]
+    outputs: list[TensorInfo]
+    parity: Parity
+    files: list[FileEntry]
+    description: str = ""
+    labels: list[str] = field(default_factory=list)
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    postprocessing: dict[str, Any] = field(default_factory=dict)
+    runtime_hints: dict[str, Any] = field(default_factory=dict)
+    licence: str = ""
+    source: str = ""
+    toolkit_version: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, where: str = MANIFEST) -> "BundleManifest":
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise BundleError(f"{where}: schema_version {version!r} is not supported (expected "
+                              f"{SCHEMA_VERSION}); re-export the bundle with this talkies version")
+        try:
+            data = dict(data)
+            data["inputs"] = [TensorInfo(**t) for t in data["inputs"]]
+            data["outputs"] = [TensorInfo(**t) for t in data["outputs"]]
+            data["parity"] = Parity(**data["parity"])
+            data["files"] = [FileEntry(**f) for f in data["files"]]
+            return cls(**data)
+        except (KeyError, TypeError) as exc:
+            raise BundleError(f"{where}: malformed manifest ({exc}); re-export the bundle") from exc
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def safe_extract(archive: zipfile.ZipFile, dest: Path) -> None:
+    """Extract a zip, refusing any member whose path escapes `dest` (zip-slip) or is a link."""
+    dest = dest.resolve()
+    for info in archive.infolist():
+        target = (dest / info.filename).resolve()
+        if not target.is_relative_to(dest) or os.path.isabs(info.filename):
+            raise BundleError(f"refusing zip entry {info.filename!r}: its path leaves {dest}")
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise BundleError(f"refusing zip entry {info.filename!r}: symbolic links are not allowed")
+    archive.extractall(dest)
+
+
+class Bundle:
+    """A bundle opened from a directory or a zip (extracted to a private temp dir)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.source = Path(path)
+        self._tmp: str | None = None
+        if not self.source.exists():
+            raise BundleError(f"bundle {self.source} does not exist; build it with `talkies export`")
+        if self.source.is_file():
+            if not zipfile.is_zipfile(self.source):
+                raise BundleError(f"{self.source} is neither a bundle directory nor a zip")
+            self._tmp = tempfile.mkdtemp(prefix="talkies-bundle-")
+            with zipfile.ZipFile(self.source) as archive:
+                safe_extract(archive, Path(self._tmp))
+            self.root = Path(self._tmp)
+        else:
+            self.root = self.source
+        manifest_path = self.root / MANIFEST
+        if not manifest_path.is_file():
+            raise BundleError(f"{self.source}: no {MANIFEST}; this is not a talkies bundle")
+        try:
+            data = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"{manifest_path}: invalid JSON ({exc})") from exc
+        self.manifest = BundleManifest.from_dict(data, where=str(manifest_path))
+
+    def close(self) -> None:
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> "Bundle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+    @property
+    def model_path(self) -> Path:
+        return self.root / self.manifest.model_file
+
+    def verify_files(self) -> None:
+        """Check every listed file's sha256 and that no unlisted model file sneaked in."""
+        listed = {f.path for f in self.manifest.files}
+        for entry in self.manifest.files:
+            path = self.root / entry.path
+            if not path.resolve().is_relative_to(self.root.resolve()):
+                raise BundleError(f"{entry.path}: path leaves the bundle")
+            if not path.is_file():
+                raise BundleError(f"{self.source}: missing file {entry.path}")
+            if sha256_file(path) != entry.sha256:
+                raise BundleError(f"{self.source}: {entry.path} has been modified (sha256 mismatch)")
+        for path in self.root.rglob("*"):
+            rel = path.relative_to(self.root).as_posix()
+            if path.is_file() and rel != MANIFEST and rel not in listed:
+                raise BundleError(f"{self.source}: {rel} is not listed in the manifest")
+            if path.suffix in (".pkl", ".pickle", ".pt", ".pth"):
+                raise BundleError(f"{self.source}: {rel} is a pickle; bundles never contain pickle")
+
+    def test_vectors(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The shipped (inputs, reference outputs), keyed by tensor name."""
+        path = self.root / TEST_VECTORS
+        if not path.is_file():
+            raise BundleError(f"{self.source}: no {TEST_VECTORS}")
+        with np.load(path, allow_pickle=False) as data:
+            inputs = {k[len("input."):]: data[k] for k in data.files if k.startswith("input.")}
+            outputs = {k[len("output."):]: data[k] for k in data.files if k.startswith("output.")}
+        return inputs, outputs
+
+
+def parity_error(actual: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """(max |a-r|, max |a-r| / max |r|): scale-relative, so near-zero elements don't blow it up."""
+    actual = np.asarray(actual, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    if actual.shape != reference.shape:
+        actual = actual.reshape(reference.shape)
+    max_abs = float(np.max(np.abs(actual - reference))) if reference.size else 0.0
+    scale = float(np.max(np.abs(reference))) if reference.size else 0.0
+    return max_abs, (max_abs / scale if scale > 0 else max_abs)
