@@ -1,0 +1,5 @@
+import sys
+
+from talkies.cli import main
+
+sys.exit(main())
