@@ -1,0 +1,194 @@
+"""Curve formats other tools read: OVR viseme JSON, ARKit JSON, Live Link Face CSV (Unreal) and
+Rhubarb JSON. Every converter maps from the canonical Blendshape order explicitly."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from talkies.errors import InputError
+from talkies.io import write_text_atomic
+from talkies.runtime.blendshapes import ARKIT_NAMES, VISEME_NAMES, Blendshape
+from talkies.runtime.motion import FaceMotion
+
+# Live Link Face column order (as real captures write it; note JawRight before JawLeft and
+# MouthRight before MouthLeft). One table, tested against DESIGN.md.
+LIVELINK_BLENDSHAPES: tuple[str, ...] = (
+    "EyeBlinkLeft", "EyeLookDownLeft", "EyeLookInLeft", "EyeLookOutLeft", "EyeLookUpLeft",
+    "EyeSquintLeft", "EyeWideLeft", "EyeBlinkRight", "EyeLookDownRight", "EyeLookInRight",
+    "EyeLookOutRight", "EyeLookUpRight", "EyeSquintRight", "EyeWideRight", "JawForward", "JawRight",
+    "JawLeft", "JawOpen", "MouthClose", "MouthFunnel", "MouthPucker", "MouthRight", "MouthLeft",
+    "MouthSmileLeft", "MouthSmileRight", "MouthFrownLeft", "MouthFrownRight", "MouthDimpleLeft",
+    "MouthDimpleRight", "MouthStretchLeft", "MouthStretchRight", "MouthRollLower", "MouthRollUpper",
+    "MouthShrugLower", "MouthShrugUpper", "MouthPressLeft", "MouthPressRight", "MouthLowerDownLeft",
+    "MouthLowerDownRight", "MouthUpperUpLeft", "MouthUpperUpRight", "BrowDownLeft", "BrowDownRight",
+    "BrowInnerUp", "BrowOuterUpLeft", "BrowOuterUpRight", "CheekPuff", "CheekSquintLeft",
+    "CheekSquintRight", "NoseSneerLeft", "NoseSneerRight", "TongueOut",
+)
+LIVELINK_POSE = ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
+                 "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
+LIVELINK_HEADER = ("Timecode", "BlendshapeCount", *LIVELINK_BLENDSHAPES, *LIVELINK_POSE)
+LIVELINK_COUNT = len(LIVELINK_BLENDSHAPES) + len(LIVELINK_POSE)  # 61
+# ARKit column of each Live Link blend-shape column.
+_LIVELINK_TO_ARKIT = [Blendshape[n[0].lower() + n[1:]].value for n in LIVELINK_BLENDSHAPES]
+
+# Rhubarb mouth shape for each OVR viseme (DESIGN.md's shape table).
+VISEME_TO_RHUBARB: dict[str, str] = {
+    "sil": "X", "PP": "A", "FF": "G", "TH": "B", "DD": "B", "kk": "B", "CH": "B", "SS": "B",
+    "nn": "H", "RR": "E", "aa": "D", "E": "C", "ih": "B", "oh": "E", "ou": "F",
+}
+RHUBARB_MIN_CUE_S = 0.04  # Rhubarb itself never emits cues shorter than about a frame at 24 fps
+
+FORMATS = ("visemes", "arkit", "livelink", "rhubarb")
+
+
+def _round(values: np.ndarray, digits: int = 5) -> list:
+    return np.round(values.astype(np.float64), digits).tolist()
+
+
+def visemes_json(motion: FaceMotion) -> str:
+    if motion.visemes is None:
+        raise InputError("this motion has no viseme track (it did not come from speech); use --format arkit")
+    _require_fps(motion, 100)
+    return json.dumps({"fps": 100, "visemes": list(VISEME_NAMES), "frames": _round(motion.visemes)}) + "\n"
+
+
+def arkit_json(motion: FaceMotion) -> str:
+    fps = motion.fps or _estimate_fps(motion)
+    return json.dumps({"fps": fps, "names": list(ARKIT_NAMES), "frames": _round(motion.weights)}) + "\n"
+
+
+def livelink_timecode(t: float, fps: float) -> str:
+    """HH:MM:SS:FF.mmm: frame within the second, and the sub-frame fraction in thousandths."""
+    whole = math.floor(t)
+    frames = (t - whole) * fps
+    frame = math.floor(frames + 1e-9)
+    sub = int(round((frames - frame) * 1000))
+    if sub == 1000:
+        frame, sub = frame + 1, 0
+    h, rem = divmod(whole, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h:02d}:{m:02d}:{s:02d}:{frame:02d}.{sub:03d}"
+
+
+def parse_livelink_timecode(code: str, fps: float) -> float:
+    try:
+        hms, _, frac = code.partition(".")
+        h, m, s, f = (int(x) for x in hms.split(":"))
+        return h * 3600 + m * 60 + s + (f + int(frac or 0) / 1000) / fps
+    except ValueError as exc:
+        raise InputError(f"bad Live Link timecode {code!r}; expected HH:MM:SS:FF.mmm") from exc
+
+
+def livelink_csv(motion: FaceMotion) -> str:
+    fps = motion.fps or _estimate_fps(motion)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(LIVELINK_HEADER)
+    for i, t in enumerate(motion.timestamps):
+        yaw, pitch, roll = motion.head_pose[i, :3]
+        row = [livelink_timecode(float(t), fps), LIVELINK_COUNT]
+        row += [f"{v:.6f}" for v in motion.weights[i, _LIVELINK_TO_ARKIT]]
+        row += [f"{v:.6f}" for v in (yaw, pitch, roll)] + ["0.000000"] * 6
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def read_livelink_csv(path: str | os.PathLike, fps: float = 60.0) -> FaceMotion:
+    """Read a Live Link Face CSV (either spelling of the count column) into canonical order."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise InputError(f"{path}: empty Live Link CSV")
+    header = [h.strip() for h in rows[0]]
+    if len(header) < 2 or header[0] != "Timecode" or header[1] not in ("BlendshapeCount", "BlendShapeCount"):
+        raise InputError(f"{path}: not a Live Link Face CSV (header starts {header[:2]})")
+    col = {name: i for i, name in enumerate(header)}
+    missing = [n for n in LIVELINK_BLENDSHAPES if n not in col]
+    if missing:
+        raise InputError(f"{path}: Live Link CSV lacks columns {missing[:5]}")
+    times, weights, pose = [], [], []
+    for row in rows[1:]:
+        if not row:
+            continue
+        times.append(parse_livelink_timecode(row[0], fps))
+        w = np.zeros(len(ARKIT_NAMES), np.float32)
+        for name, arkit in zip(LIVELINK_BLENDSHAPES, _LIVELINK_TO_ARKIT):
+            w[arkit] = float(row[col[name]])
+        weights.append(w)
+        pose.append([float(row[col[n]]) if n in col else 0.0 for n in LIVELINK_POSE[:3]] + [0.0] * 3)
+    return FaceMotion(np.array(times), np.array(weights).reshape(-1, 52), np.array(pose).reshape(-1, 6), fps=fps)
+
+
+def read_arkit_json(path: str | os.PathLike) -> FaceMotion:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        names, frames, fps = data["names"], np.asarray(data["frames"], np.float32), float(data["fps"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not an ARKit curve JSON ({exc})") from exc
+    weights = np.zeros((len(frames), len(ARKIT_NAMES)), np.float32)
+    for j, name in enumerate(names):
+        if name in Blendshape.__members__:
+            weights[:, Blendshape[name].value] = frames[:, j]
+    return FaceMotion(np.arange(len(frames)) / fps, weights, fps=fps)
+
+
+def rhubarb_cues(visemes: np.ndarray, fps: float = 100.0, min_cue: float = RHUBARB_MIN_CUE_S) -> list[dict]:
+    """Turn per-frame viseme probabilities into Rhubarb mouth cues (runs of one shape)."""
+    shapes = [VISEME_TO_RHUBARB[VISEME_NAMES[i]] for i in np.argmax(visemes, axis=1)]
+    cues: list[dict] = []
+    for i, shape in enumerate(shapes):
+        start, end = i / fps, (i + 1) / fps
+        if cues and cues[-1]["value"] == shape:
+            cues[-1]["end"] = end
+        else:
+            cues.append({"start": start, "end": end, "value": shape})
+    merged: list[dict] = []
+    for cue in cues:  # absorb cues shorter than min_cue into the previous one
+        if merged and cue["end"] - cue["start"] < min_cue - 1e-9:
+            merged[-1]["end"] = cue["end"]
+        elif merged and merged[-1]["value"] == cue["value"]:
+            merged[-1]["end"] = cue["end"]
+        else:
+            merged.append(dict(cue))
+    for cue in merged:
+        cue["start"], cue["end"] = round(cue["start"], 2), round(cue["end"], 2)
+    return merged
+
+
+def rhubarb_json(motion: FaceMotion, sound_file: str = "") -> str:
+    if motion.visemes is None:
+        raise InputError("this motion has no viseme track (it did not come from speech); use --format arkit")
+    _require_fps(motion, 100)
+    data = {"metadata": {"soundFile": sound_file, "duration": round(motion.duration, 2)},
+            "mouthCues": rhubarb_cues(motion.visemes, 100.0)}
+    return json.dumps(data, indent=2) + "\n"
+
+
+WRITERS: dict[str, Callable[..., str]] = {
+    "visemes": visemes_json, "arkit": arkit_json, "livelink": livelink_csv, "rhubarb": rhubarb_json,
+}
+
+
+def write(motion: FaceMotion, path: str | os.PathLike, fmt: str, **kwargs) -> Path:
+    if fmt not in WRITERS:
+        raise InputError(f"unknown format {fmt!r}; valid: {', '.join(WRITERS)}")
+    return write_text_atomic(path, WRITERS[fmt](motion, **kwargs))
+
+
+def _estimate_fps(motion: FaceMotion) -> float:
+    if len(motion) < 2:
+        return 30.0
+    return float(round(1.0 / np.median(np.diff(motion.timestamps)), 3))
+
+
+def _require_fps(motion: FaceMotion, fps: float) -> None:
+    if motion.fps != fps:
+        raise InputError(f"this format needs {fps:g} frames/s curves; resample the motion first")
