@@ -1,0 +1,226 @@
+"""Training data: espeak-ng speech in many languages and voices, labelled per 10 ms frame with visemes.
+
+Everything is reproducible from a seed. :func:`make_utterance` draws a language, voice variant, rate,
+pitch, text and a speed (resampling) factor, synthesizes with :mod:`.espeak`, resamples to 16 kHz and
+labels frame ``i`` (time ``i * 10 ms``, sample ``160 * i``) with the viseme of the phoneme playing at
+that sample. :func:`build_corpus` concatenates many utterances with random silent gaps into one stream
+(int16 PCM + uint8 frame labels), cached as an ``.npz`` of named arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from talkies.log import get_logger, track
+
+from . import espeak
+from .phonemes import VISEME_INDEX, VISEME_POSES, VISEMES, ipa_to_visemes, is_language_switch
+
+log = get_logger(__name__)
+
+SAMPLE_RATE = 16000
+HOP = 160  # samples per label frame: 100 frames/s
+DATA_VERSION = 1
+
+# (espeak voice, weight). English is weighted up: the real validation speech is English.
+LANGUAGES: tuple[tuple[str, float], ...] = (
+    ("en-us", 4.0), ("en-gb", 1.5), ("de", 1.0), ("fr-fr", 1.0), ("es", 1.0), ("it", 1.0), ("pt-br", 0.7),
+    ("pt", 0.5), ("nl", 0.8), ("pl", 0.8), ("cs", 0.6), ("sv", 0.6), ("fi", 0.5), ("ro", 0.5),
+    ("hu", 0.5), ("id", 0.5), ("tr", 0.5), ("hr", 0.4), ("da", 0.4), ("sk", 0.4),
+)
+# variants that are not human-like (robots, demons, croaks) are left out
+EXCLUDED_VARIANTS = frozenset({"Demonic", "UniRobot", "anikaRobot", "croak", "robosoft", "robosoft2",
+                               "robosoft3", "robosoft4", "robosoft5", "robosoft6", "robosoft7",
+                               "robosoft8", "Tweaky", "whisper", "whisperf"})
+
+_CONSONANTS = ["b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z",
+               "p", "b", "m", "m", "p", "b", "st", "pr", "bl", "tr", "sp", "ch", "sh", "th", "pl", "br",
+               "mp", "mb", "ph", "qu", "x", "y", "gr", "kr", "fl"]
+_VOWELS = ["a", "e", "i", "o", "u", "a", "o", "u", "ai", "au", "ei", "ou", "oo", "ee", "ie", "y"]
+_EXTRA_VOWELS = {"de": "äöü", "fr-fr": "éèàùô", "es": "áéíóú", "it": "àèò", "pt": "ãõáéó", "pt-br": "ãõáéó",
+                 "pl": "óąę", "cs": "áéíůý", "sv": "åäö", "fi": "äö", "ro": "ăâî", "hu": "áéöőüű",
+                 "tr": "ıöü", "da": "åæø", "sk": "áäô", "hr": ""}
+
+
+@dataclass(frozen=True)
+class UtteranceSpec:
+    voice: str
+    text: str
+    rate: int
+    pitch: int
+    pitch_range: int
+    word_gap: int
+    speed: float  # >1 = faster and higher (resampling), like a shorter vocal tract
+
+
+@dataclass
+class Utterance:
+    spec: UtteranceSpec
+    pcm: np.ndarray  # int16, 16 kHz, length a multiple of HOP
+    labels: np.ndarray  # uint8 viseme index per frame, len(pcm) // HOP
+    events: list[tuple[int, str]]  # (start sample at 16 kHz, espeak IPA phoneme)
+
+
+_WORDS: list[str] | None = None
+
+
+def english_words() -> list[str]:
+    """English words from pocketsphinx's CMU dictionary when installed; pseudo-words otherwise."""
+    global _WORDS
+    if _WORDS is None:
+        words: list[str] = []
+        try:
+            import pocketsphinx
+
+            path = Path(pocketsphinx.__file__).parent / "model" / "en-us" / "cmudict-en-us.dict"
+            with open(path, encoding="utf-8") as f:
+                words = sorted({w for w in (line.split(" ", 1)[0] for line in f) if w.isalpha() and len(w) <= 12})
+        except (ImportError, OSError):
+            pass
+        _WORDS = words
+    return _WORDS
+
+
+def _pseudo_word(rng: np.random.Generator, lang: str) -> str:
+    vowels = _VOWELS + list(_EXTRA_VOWELS.get(lang, ""))
+    n = int(rng.integers(1, 4))
+    parts = []
+    for _ in range(n):
+        if rng.random() < 0.8:
+            parts.append(_CONSONANTS[rng.integers(len(_CONSONANTS))])
+        parts.append(vowels[rng.integers(len(vowels))])
+        if rng.random() < 0.3:
+            parts.append(_CONSONANTS[rng.integers(18)])
+    return "".join(parts)
+
+
+def random_text(rng: np.random.Generator, lang: str) -> str:
+    words = english_words() if lang.startswith("en") else []
+    n = int(rng.integers(3, 18))
+    out = []
+    for i in range(n):
+        w = words[rng.integers(len(words))] if words and rng.random() < 0.9 else _pseudo_word(rng, lang)
+        out.append(w)
+        if i < n - 1 and rng.random() < 0.12:
+            out[-1] += str(rng.choice([",", ".", "?", "!"]))
+    return " ".join(out) + str(rng.choice([".", "?", "!", ""]))
+
+
+def random_spec(rng: np.random.Generator, variants: list[str]) -> UtteranceSpec:
+    langs, weights = zip(*LANGUAGES)
+    p = np.asarray(weights) / sum(weights)
+    lang = langs[rng.choice(len(langs), p=p)]
+    voice = lang if rng.random() < 0.15 else f"{lang}+{variants[rng.integers(len(variants))]}"
+    return UtteranceSpec(voice=voice, text=random_text(rng, lang), rate=int(rng.integers(110, 290)),
+                         pitch=int(rng.integers(10, 90)), pitch_range=int(rng.integers(10, 95)),
+                         word_gap=int(rng.choice([0, 0, 0, 1, 2, 4])), speed=float(rng.uniform(0.88, 1.14)))
+
+
+def frame_labels(events: list[tuple[int, str]], n_samples: int) -> np.ndarray:
+    """Viseme per frame (frame i at sample HOP*i) from (start sample, IPA phoneme) events.
+
+    A phoneme lasts until the next event; a diphthong's duration is split evenly among its visemes;
+    before the first event and at pauses the label is ``sil``.
+    """
+    n_frames = n_samples // HOP
+    labels = np.zeros(n_frames, np.uint8)  # sil
+    starts = [s for s, _ in events] + [n_samples]
+    for k, (start, name) in enumerate(events):
+        end = max(start, starts[k + 1])
+        vis = ipa_to_visemes(name)
+        bounds = np.linspace(start, end, len(vis) + 1)
+        for j, v in enumerate(vis):
+            a = int(np.ceil(bounds[j] / HOP))
+            b = int(np.ceil(bounds[j + 1] / HOP))
+            labels[a:min(b, n_frames)] = VISEME_INDEX[v]
+    return labels
+
+
+def make_utterance(spec: UtteranceSpec) -> Utterance:
+    from scipy.signal import resample_poly
+
+    speech = espeak.synthesize(spec.text, voice=spec.voice, rate=spec.rate, pitch=spec.pitch,
+                               pitch_range=spec.pitch_range, word_gap=spec.word_gap)
+    # playing src_rate samples as if they were src_rate*speed: resample by SAMPLE_RATE / (src_rate*speed)
+    src = int(round(speech.sample_rate * spec.speed))
+    g = np.gcd(SAMPLE_RATE, src)
+    x = resample_poly(speech.pcm.astype(np.float32), SAMPLE_RATE // g, src // g)
+    n = int(np.ceil(len(x) / HOP)) * HOP
+    pcm = np.zeros(n, np.int16)
+    pcm[:len(x)] = np.clip(np.round(x), -32768, 32767).astype(np.int16)
+    ratio = SAMPLE_RATE / src
+    events = [(int(round(e.sample * ratio)), e.phoneme) for e in speech.phonemes if not is_language_switch(e.phoneme)]
+    return Utterance(spec=spec, pcm=pcm, labels=frame_labels(events, n), events=events)
+
+
+def _variants() -> list[str]:
+    return [v for v in espeak.list_variants() if v not in EXCLUDED_VARIANTS]
+
+
+def _make_seeded(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    seed, index = args
+    rng = np.random.default_rng([seed, index])
+    utt = make_utterance(random_spec(rng, _variants()))
+    gap = int(rng.integers(0, 60)) * HOP  # 0-0.6 s of silence after each utterance
+    pcm = np.concatenate([utt.pcm, np.zeros(gap, np.int16)])
+    labels = np.concatenate([utt.labels, np.zeros(gap // HOP, np.uint8)])
+    return pcm, labels
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("TALKIES_CACHE", Path.home() / ".cache" / "talkies")) / "lipsync-data"
+
+
+def build_corpus(n_utterances: int, *, seed: int = 0, workers: int = 1, cache_dir: Path | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """One long stream (int16 PCM at 16 kHz, uint8 viseme per 10 ms frame) of `n_utterances`, cached."""
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = hashlib.sha256(f"{DATA_VERSION}-{seed}-{n_utterances}".encode()).hexdigest()[:16]
+    path = cache_dir / f"corpus-{key}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            return z["pcm"], z["labels"]
+    jobs = [(seed, i) for i in range(n_utterances)]
+    if workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(workers) as pool:
+            parts = list(track(pool.imap(_make_seeded, jobs, chunksize=16), "synthesizing speech", total=len(jobs)))
+    else:
+        parts = [_make_seeded(j) for j in track(jobs, "synthesizing speech")]
+    pcm = np.concatenate([p for p, _ in parts])
+    labels = np.concatenate([lab for _, lab in parts])
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, pcm=pcm, labels=labels)
+    os.replace(tmp, path)
+    log.info("corpus: %.1f min of speech, %d frames -> %s", len(pcm) / SAMPLE_RATE / 60, len(labels), path)
+    return pcm, labels
+
+
+def pose_targets(labels: np.ndarray, smooth_frames: int = 5) -> np.ndarray:
+    """ARKit mouth targets (T, 18) for viseme labels (..., T): the pose table, smoothed with a Hann window.
+
+    Smoothing over ±`smooth_frames` frames stands in for coarticulation (mouths move continuously).
+    """
+    poses = VISEME_POSES[labels.astype(np.int64)]  # (..., T, 18)
+    if smooth_frames <= 0:
+        return poses
+    w = np.hanning(2 * smooth_frames + 3)[1:-1].astype(np.float32)
+    w /= w.sum()
+    pad = [(0, 0)] * (poses.ndim - 2) + [(smooth_frames, smooth_frames), (0, 0)]
+    padded = np.pad(poses, pad, mode="edge")
+    out = np.zeros_like(poses)
+    T = poses.shape[-2]
+    for k, wk in enumerate(w):
+        out += wk * padded[..., k:k + T, :]
+    return out
+
+
+__all__ = ["HOP", "SAMPLE_RATE", "VISEMES", "Utterance", "UtteranceSpec", "build_corpus", "frame_labels",
+           "make_utterance", "pose_targets", "random_spec"]

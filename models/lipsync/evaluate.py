@@ -1,0 +1,262 @@
+"""Lip-sync evaluation on real speech with phone alignments. NumPy only (no torch needed to import).
+
+Input: per-frame viseme probabilities at 100 fps (frame ``i`` = time ``i * 10 ms``, :data:`VISEMES`
+order), from any backend. Ground truth: pocketsphinx alignments (``.phone.json``: words holding phones
+with ``b`` begin s, ``d`` duration s, ``t`` CMU phone) mapped with :data:`phonemes.CMU_VISEMES`.
+
+Metrics (pooled over all files):
+
+- ``coarse_accuracy``: 5 mouth classes (closed = sil/PP, open = aa, spread = E/ih, round = oh/ou,
+  other), over frames not closer than 10 ms to a phone boundary (``|t - boundary| < 10 ms`` is left
+  out) and not on a phone without a mouth shape of its own (HH, noise).
+- ``closure_recall``: share of P/B/M segments with an argmax ``PP`` frame within the segment ±30 ms.
+- ``open_recall``: the same for phones mapped to ``aa`` (AA AE AH AW AY), counting argmax ``aa``.
+- ``round_recall``: the same for phones mapped to ``oh``/``ou`` (AO OW OY UH UW), counting ``oh``/``ou``.
+- ``viseme_accuracy`` (15 classes, same frames) and ``silence_accuracy`` (SIL frames predicted ``sil``).
+
+``python -m talkies.models.lipsync.evaluate [--weights PATH]`` runs the torch model and the
+loudness-only baseline on /work/shared/data/speech/librivox (or ``--data DIR``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import wave
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from talkies.errors import InputError
+from talkies.log import get_logger
+
+from .phonemes import CMU_VISEMES, VISEME_INDEX, VISEME_TO_COARSE, VISEMES
+
+log = get_logger(__name__)
+
+FPS = 100
+SAMPLE_RATE = 16000
+BOUNDARY_MARGIN = 0.010  # frames closer than this to a phone boundary are left out of frame metrics
+SEGMENT_TOLERANCE = 0.030  # ± window for the segment recalls
+DEFAULT_DATA = Path("/work/shared/data/speech/librivox")
+
+CLOSURE_PHONES = frozenset({"P", "B", "M"})
+OPEN_VISEMES = frozenset({"aa"})
+ROUND_VISEMES = frozenset({"oh", "ou"})
+GOALS = {"coarse_accuracy": 0.75, "closure_recall": 0.95, "open_recall": 0.80, "round_recall": 0.85}
+
+
+@dataclass(frozen=True)
+class Phone:
+    phone: str  # CMU phone, e.g. "AE", "SIL"
+    begin: float
+    duration: float
+
+    @property
+    def end(self) -> float:
+        return self.begin + self.duration
+
+    @property
+    def viseme(self) -> str | None:
+        return CMU_VISEMES.get(self.phone)
+
+
+@dataclass
+class Metrics:
+    coarse_accuracy: float
+    closure_recall: float
+    open_recall: float
+    round_recall: float
+    viseme_accuracy: float
+    silence_accuracy: float
+    frames: int
+    closure_segments: int
+    open_segments: int
+    round_segments: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def load_alignment(path: str | Path) -> list[Phone]:
+    """Phones of a pocketsphinx ``.phone.json`` (word entries hold phone entries), in time order."""
+    with open(path, encoding="utf-8") as f:
+        root = json.load(f)
+    phones = []
+    for word in root.get("w", []):
+        for ph in word.get("w", []):
+            name = str(ph["t"]).upper()
+            if name not in CMU_VISEMES:
+                raise InputError(f"{path}: unknown CMU phone {name!r}; add it to phonemes.CMU_VISEMES")
+            phones.append(Phone(name, float(ph["b"]), float(ph["d"])))
+    return sorted(phones, key=lambda p: p.begin)
+
+
+def read_wav(path: str | Path) -> np.ndarray:
+    """16 kHz mono 16-bit WAV -> float32 in [-1, 1]."""
+    with wave.open(str(path), "rb") as w:
+        if w.getframerate() != SAMPLE_RATE or w.getnchannels() != 1 or w.getsampwidth() != 2:
+            raise InputError(f"{path}: need 16 kHz mono 16-bit WAV, got {w.getframerate()} Hz, "
+                             f"{w.getnchannels()} channels, {8 * w.getsampwidth()} bit")
+        data = w.readframes(w.getnframes())
+    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def frame_targets(phones: list[Phone], n_frames: int, margin: float = BOUNDARY_MARGIN) -> np.ndarray:
+    """Viseme index per frame, -1 where left out (boundary margin, no mouth shape, outside the alignment)."""
+    t = np.arange(n_frames) / FPS
+    out = np.full(n_frames, -1, np.int64)
+    eps = 1e-6
+    for p in phones:
+        if p.viseme is None:
+            continue
+        inside = (t >= p.begin - eps) & (t < p.end - eps)
+        clear = (t - p.begin >= margin - eps) & (p.end - t >= margin - eps)
+        out[inside & clear] = VISEME_INDEX[p.viseme]
+    return out
+
+
+def _segment_hit(pred: np.ndarray, p: Phone, wanted: np.ndarray, tol: float) -> bool:
+    a = max(int(np.ceil((p.begin - tol) * FPS - 1e-6)), 0)
+    b = min(int(np.floor((p.end + tol) * FPS + 1e-6)), len(pred) - 1)
+    return b >= a and bool(np.any(np.isin(pred[a:b + 1], wanted)))
+
+
+@dataclass
+class _Counts:
+    frames: int = 0
+    coarse_ok: int = 0
+    viseme_ok: int = 0
+    sil_frames: int = 0
+    sil_ok: int = 0
+    seg: dict | None = None
+
+    def __post_init__(self) -> None:
+        self.seg = {"closure": [0, 0], "open": [0, 0], "round": [0, 0]}
+
+
+def _accumulate(c: _Counts, probs: np.ndarray, phones: list[Phone], margin: float, tol: float) -> None:
+    probs = np.asarray(probs)
+    if probs.ndim != 2 or probs.shape[1] != len(VISEMES):
+        raise InputError(f"viseme probabilities must be (frames, {len(VISEMES)}), got {probs.shape}")
+    pred = probs.argmax(axis=1)
+    target = frame_targets(phones, len(pred), margin)
+    keep = target >= 0
+    c.frames += int(keep.sum())
+    c.coarse_ok += int((VISEME_TO_COARSE[pred[keep]] == VISEME_TO_COARSE[target[keep]]).sum())
+    c.viseme_ok += int((pred[keep] == target[keep]).sum())
+    sil = target == VISEME_INDEX["sil"]
+    c.sil_frames += int(sil.sum())
+    c.sil_ok += int((pred[sil] == VISEME_INDEX["sil"]).sum())
+    kinds = {
+        "closure": (lambda p: p.phone in CLOSURE_PHONES, [VISEME_INDEX["PP"]]),
+        "open": (lambda p: p.viseme in OPEN_VISEMES, [VISEME_INDEX[v] for v in OPEN_VISEMES]),
+        "round": (lambda p: p.viseme in ROUND_VISEMES, [VISEME_INDEX[v] for v in ROUND_VISEMES]),
+    }
+    for name, (select, wanted) in kinds.items():
+        for p in phones:
+            if select(p):
+                c.seg[name][1] += 1
+                c.seg[name][0] += int(_segment_hit(pred, p, np.asarray(wanted), tol))
+
+
+def _ratio(a: int, b: int) -> float:
+    return a / b if b else float("nan")
+
+
+def _finish(c: _Counts) -> Metrics:
+    return Metrics(
+        coarse_accuracy=_ratio(c.coarse_ok, c.frames), closure_recall=_ratio(*c.seg["closure"]),
+        open_recall=_ratio(*c.seg["open"]), round_recall=_ratio(*c.seg["round"]),
+        viseme_accuracy=_ratio(c.viseme_ok, c.frames), silence_accuracy=_ratio(c.sil_ok, c.sil_frames),
+        frames=c.frames, closure_segments=c.seg["closure"][1], open_segments=c.seg["open"][1],
+        round_segments=c.seg["round"][1])
+
+
+def score(items: list[tuple[np.ndarray, list[Phone]]], *, margin: float = BOUNDARY_MARGIN,
+          tolerance: float = SEGMENT_TOLERANCE) -> Metrics:
+    """Metrics for (probabilities (T, 15), phones) pairs, pooled over frames and segments."""
+    c = _Counts()
+    for probs, phones in items:
+        _accumulate(c, probs, phones, margin, tolerance)
+    return _finish(c)
+
+
+def load_dataset(data_dir: str | Path = DEFAULT_DATA) -> list[tuple[str, np.ndarray, list[Phone]]]:
+    """(name, audio float32 16 kHz, phones) for every ``*.phone.json`` with a matching ``.wav``."""
+    data_dir = Path(data_dir)
+    items = []
+    for js in sorted(data_dir.glob("*.phone.json")):
+        wav = js.with_name(js.name[:-len(".phone.json")] + ".wav")
+        if wav.exists():
+            items.append((wav.stem, read_wav(wav), load_alignment(js)))
+    if not items:
+        raise InputError(f"no *.phone.json + .wav pairs in {data_dir}")
+    return items
+
+
+def evaluate(predict: Callable[[np.ndarray], np.ndarray], data_dir: str | Path = DEFAULT_DATA) -> Metrics:
+    """Run `predict` (audio float32 (N,) 16 kHz -> viseme probabilities (N // 160, 15)) on the dataset."""
+    return score([(predict(audio), phones) for _, audio, phones in load_dataset(data_dir)])
+
+
+def loudness_baseline(audio: np.ndarray) -> np.ndarray:
+    """One-hot visemes from frame loudness alone: quiet -> sil, medium -> DD ("other"), loud -> aa.
+
+    Loudness is the RMS (dB) of the 25 ms around each frame centre, relative to the clip's 95th percentile.
+    """
+    x = np.asarray(audio, np.float64)
+    n = len(x) // 160
+    padded = np.pad(x, (200, 200))
+    rms = np.array([np.sqrt(np.mean(padded[160 * i:160 * i + 400] ** 2)) for i in range(n)])
+    db = 20 * np.log10(rms + 1e-9)
+    rel = db - np.percentile(db, 95) if n else db
+    pred = np.where(rel < -30, VISEME_INDEX["sil"], np.where(rel < -10, VISEME_INDEX["DD"], VISEME_INDEX["aa"]))
+    return np.eye(len(VISEMES), dtype=np.float32)[pred]
+
+
+def torch_predictor(weights: str | Path | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """A predictor running the torch model on the whole clip at once (imports torch lazily)."""
+    import torch
+
+    from .model import load_model
+
+    model = load_model(weights)
+
+    def predict(audio: np.ndarray) -> np.ndarray:
+        n = len(audio) // 160 * 160
+        with torch.no_grad():
+            vis, _ = model(torch.from_numpy(np.ascontiguousarray(audio[:n], np.float32))[None])
+        return vis[0].numpy()
+
+    return predict
+
+
+def format_table(rows: dict[str, Metrics]) -> str:
+    keys = ["coarse_accuracy", "closure_recall", "open_recall", "round_recall", "viseme_accuracy", "silence_accuracy"]
+    lines = ["| metric | goal | " + " | ".join(rows) + " |", "|---|---|" + "---|" * len(rows)]
+    for k in keys:
+        goal = f"≥ {GOALS[k]:.2f}" if k in GOALS else ""
+        lines.append(f"| {k} | {goal} | " + " | ".join(f"{getattr(m, k):.3f}" for m in rows.values()) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--weights", default=None, help="weights .npz (default: the shipped weights)")
+    ap.add_argument("--data", default=str(DEFAULT_DATA), help="folder of *.wav + *.phone.json")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = ap.parse_args(argv)
+    rows = {"model": evaluate(torch_predictor(args.weights), args.data),
+            "loudness baseline": evaluate(loudness_baseline, args.data)}
+    if args.json:
+        print(json.dumps({k: m.as_dict() for k, m in rows.items()}, indent=2))
+    else:
+        print(format_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

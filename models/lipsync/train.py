@@ -1,0 +1,175 @@
+"""Train the lip-sync model on espeak-ng speech (CPU, one thread, seeded).
+
+    python -m talkies.models.lipsync.train --steps 12000 --out models/lipsync/weights/lipsync.npz
+
+Data: :func:`data.build_corpus` (cached under ~/.cache/talkies/lipsync-data). Each step draws random
+crops from the synthetic stream, augments them (:mod:`.augment`), and minimises cross-entropy on the
+visemes (``PP`` weighted up, toward closure recall) plus binary cross-entropy between the blend-shape
+head and the smoothed per-viseme pose targets. Frames without full left context or lookahead inside
+the crop are left out of the loss. Checkpoints (``.npz`` of named arrays) are written every
+``--eval-every`` steps, with validation metrics on the real speech logged (never trained on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from talkies.log import get_logger, make_progress
+
+from . import data as D
+from .augment import AugmentConfig, augment
+from .phonemes import VISEME_INDEX, VISEMES
+
+log = get_logger(__name__)
+
+
+def class_weights(closure_weight: float) -> np.ndarray:
+    w = np.ones(len(VISEMES), np.float32)
+    w[VISEME_INDEX["PP"]] = closure_weight
+    return w
+
+
+class Batcher:
+    """Random augmented crops from the corpus stream, deterministic given the seed."""
+
+    def __init__(self, pcm: np.ndarray, labels: np.ndarray, *, crop_frames: int, context_frames: int,
+                 seed: int, cfg: AugmentConfig) -> None:
+        self.pcm, self.labels = pcm, labels
+        self.crop, self.context = crop_frames, context_frames
+        self.rng = np.random.default_rng(seed)
+        self.cfg = cfg
+
+    def _crop(self, start: int) -> np.ndarray:
+        return self.pcm[start * D.HOP:(start + self.crop) * D.HOP].astype(np.float32) / 32768.0
+
+    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        n_frames = len(self.labels) - self.crop
+        xs, ys = [], []
+        for _ in range(size):
+            s = int(self.rng.integers(0, n_frames))
+            b = int(self.rng.integers(0, n_frames))
+            xs.append(augment(self._crop(s), self.rng, self.cfg, babble=self._crop(b)))
+            ys.append(self.labels[s:s + self.crop])
+        return np.stack(xs), np.stack(ys).astype(np.int64)
+
+
+def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0, utterances: int = 6000,
+          batch_size: int = 16, crop_seconds: float = 3.0, lr: float = 2e-3, closure_weight: float = 2.0,
+          pose_weight: float = 1.0, label_smoothing: float = 0.05, workers: int = 1, eval_every: int = 1000,
+          validate: bool = True, cache_dir: Path | None = None, threads: int = 1) -> dict:
+    import torch
+    from torch.nn import functional as F
+
+    from . import model as M
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    pcm, labels = D.build_corpus(utterances, seed=seed, workers=workers, cache_dir=cache_dir)
+    log.info("corpus: %.1f min of synthetic speech", len(pcm) / D.SAMPLE_RATE / 60)
+    crop = int(round(crop_seconds * 100))
+    lo, hi = M.LEFT_FRAMES, crop - M.LOOKAHEAD_FRAMES  # loss frames: full context inside the crop
+    if hi - lo < 10:
+        raise ValueError(f"crop of {crop} frames is too short for {M.LEFT_FRAMES} frames of context")
+    batcher = Batcher(pcm, labels, crop_frames=crop, context_frames=lo, seed=seed + 1, cfg=AugmentConfig())
+    net = M.LipSyncNet()
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    warmup = max(1, min(500, steps // 20))
+
+    def lr_at(step: int) -> float:
+        if step < warmup:
+            return lr * (step + 1) / warmup
+        return lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup))) + lr * 0.01
+
+    cw = torch.from_numpy(class_weights(closure_weight))
+    history: list[dict] = []
+    start = time.monotonic()
+    out = Path(out)
+    meta = {"seed": str(seed), "steps": str(steps), "utterances": str(utterances)}
+
+    def checkpoint(step: int, loss: float) -> None:
+        net.eval()
+        M.save_weights(net, out, **meta, trained_steps=str(step))
+        entry = {"step": step, "loss": round(loss, 4), "minutes": round((time.monotonic() - start) / 60, 2)}
+        if validate:
+            from .evaluate import DEFAULT_DATA, evaluate
+
+            if DEFAULT_DATA.exists():
+                def predict(audio: np.ndarray) -> np.ndarray:
+                    n = len(audio) // D.HOP * D.HOP
+                    with torch.no_grad():
+                        return net(torch.from_numpy(audio[:n])[None])[0][0].numpy()
+
+                entry.update({k: round(v, 4) for k, v in evaluate(predict).as_dict().items()
+                              if isinstance(v, float)})
+        history.append(entry)
+        log.info("checkpoint %s", json.dumps(entry))
+        net.train()
+
+    running = float("nan")
+    step = 0
+    with make_progress(transient=False) as progress:
+        task = progress.add_task("training lip-sync", total=steps)
+        for step in range(steps):
+            if minutes is not None and time.monotonic() - start > minutes * 60:
+                log.warning("time budget of %.1f min reached at step %d of %d", minutes, step, steps)
+                break
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step)
+            x, y = batcher.batch(batch_size)
+            pose = torch.from_numpy(D.pose_targets(y)).transpose(1, 2)  # (B, 18, T)
+            vis_logits, pose_logits = net.logits(torch.from_numpy(x))
+            target = torch.from_numpy(y)
+            ce = F.cross_entropy(vis_logits[:, :, lo:hi], target[:, lo:hi], weight=cw,
+                                 label_smoothing=label_smoothing)
+            bce = F.binary_cross_entropy_with_logits(pose_logits[:, :, lo:hi], pose[:, :, lo:hi])
+            loss = ce + pose_weight * bce
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            running = loss.item() if math.isnan(running) else 0.98 * running + 0.02 * loss.item()
+            progress.update(task, advance=1, description=f"training lip-sync (loss {running:.3f})")
+            if (step + 1) % eval_every == 0:
+                checkpoint(step + 1, running)
+    checkpoint(step + 1 if steps else 0, running)
+    history_path = out.with_suffix(".history.json")
+    history_path.write_text(json.dumps(history, indent=1))
+    return {"steps": step + 1, "loss": running, "history": history, "weights": str(out)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from talkies.log import configure_logging
+
+    ap = argparse.ArgumentParser(description="Train the lip-sync model on espeak-ng speech (CPU).")
+    ap.add_argument("--steps", type=int, default=12000)
+    ap.add_argument("--minutes", type=float, default=None, help="stop early after this many minutes")
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "weights" / "lipsync.npz")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--utterances", type=int, default=6000, help="synthetic utterances in the corpus")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--crop-seconds", type=float, default=3.0)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--closure-weight", type=float, default=2.0, help="loss weight of PP frames")
+    ap.add_argument("--workers", type=int, default=1, help="processes for speech synthesis (data only)")
+    ap.add_argument("--eval-every", type=int, default=1000)
+    ap.add_argument("--no-validate", action="store_true")
+    ap.add_argument("--cache-dir", type=Path, default=None)
+    ap.add_argument("-v", "--verbose", action="count", default=1)
+    args = ap.parse_args(argv)
+    configure_logging(args.verbose)
+    result = train(steps=args.steps, out=args.out, minutes=args.minutes, seed=args.seed,
+                   utterances=args.utterances, batch_size=args.batch, crop_seconds=args.crop_seconds, lr=args.lr,
+                   closure_weight=args.closure_weight, workers=args.workers, eval_every=args.eval_every,
+                   validate=not args.no_validate, cache_dir=args.cache_dir)
+    log.info("done: %d steps, loss %.4f, weights %s", result["steps"], result["loss"], result["weights"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
