@@ -1,0 +1,1 @@
+"""MediaPipe face models: assets, constants, the TFLite importer (toolchain side) and face crops."""
