@@ -25,7 +25,8 @@ log = get_logger(__name__)
 
 SAMPLE_RATE = 16000
 HOP = 160  # samples per label frame: 100 frames/s
-DATA_VERSION = 1
+DATA_VERSION = 2
+BLOCK = 50  # utterances synthesized in order by one fresh process
 
 # (espeak voice, weight). English is weighted up: the real validation speech is English.
 LANGUAGES: tuple[tuple[str, float], ...] = (
@@ -172,6 +173,11 @@ def _make_seeded(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return pcm, labels
 
 
+def _make_block(args: tuple[int, int, int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    seed, first, count = args
+    return [_make_seeded((seed, i)) for i in range(first, first + count)]
+
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get("TALKIES_CACHE", Path.home() / ".cache" / "talkies")) / "lipsync-data"
 
@@ -185,14 +191,15 @@ def build_corpus(n_utterances: int, *, seed: int = 0, workers: int = 1, cache_di
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
             return z["pcm"], z["labels"]
-    jobs = [(seed, i) for i in range(n_utterances)]
-    if workers > 1:
-        import multiprocessing as mp
+    # libespeak-ng keeps state from one utterance to the next (its samples depend on what it said
+    # before), so fixed blocks of utterances are each synthesized in order in a fresh process: the
+    # corpus then depends on (seed, n_utterances) only, not on the number of workers or scheduling.
+    import multiprocessing as mp
 
-        with mp.get_context("spawn").Pool(workers) as pool:
-            parts = list(track(pool.imap(_make_seeded, jobs, chunksize=16), "synthesizing speech", total=len(jobs)))
-    else:
-        parts = [_make_seeded(j) for j in track(jobs, "synthesizing speech")]
+    blocks = [(seed, i, min(BLOCK, n_utterances - i)) for i in range(0, n_utterances, BLOCK)]
+    with mp.get_context("spawn").Pool(max(1, workers), maxtasksperchild=1) as pool:
+        done = track(pool.imap(_make_block, blocks), "synthesizing speech", total=len(blocks))
+        parts = [item for block in done for item in block]
     pcm = np.concatenate([p for p, _ in parts])
     labels = np.concatenate([lab for _, lab in parts])
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -135,6 +135,8 @@ class _Engine:
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise MissingDependencyError("espeakng-loader is not installed; pip install espeakng-loader") from exc
         self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        self.libc = ctypes.CDLL(None)  # espeak's rand() comes from the process's C library
+        self.set_rand_seed = getattr(self.lib, "espeak_ng_SetRandSeed", None)  # its own PRNG (1.52+)
         data = espeakng_loader.get_data_path().encode()
         lib = self.lib
         lib.espeak_Initialize.restype = ctypes.c_int
@@ -239,12 +241,14 @@ def _resolve_voice(voice: str) -> str | None:
 
 
 def synthesize(text: str, *, voice: str = "en-us", rate: int = 175, pitch: int = 50, pitch_range: int = 50,
-               word_gap: int = 0, volume: int = 100, phoneme_input: bool = False) -> Speech:
+               word_gap: int = 0, volume: int = 100, phoneme_input: bool = False, seed: int | None = 0) -> Speech:
     """Speak `text` with espeak-ng; return PCM and phoneme events with exact sample positions.
 
     `voice` is an espeak voice name or language, optionally with a variant (``"de+f3"``).
     `rate` is words per minute (80-450), `pitch` and `pitch_range` 0-99, `word_gap` in units of 10 ms.
     With `phoneme_input`, ``[[...]]`` spans in the text are read as espeak phoneme mnemonics.
+    espeak draws jitter and noise from the C library's ``rand()``; `seed` reseeds it (``srand``) so the
+    same arguments give the same samples (None leaves it alone).
     """
     if not text or not text.strip():
         raise InputError("text to synthesize is empty; pass some words")
@@ -266,6 +270,10 @@ def synthesize(text: str, *, voice: str = "en-us", rate: int = 175, pitch: int =
                             ("volume", volume)):
             lib.espeak_SetParameter(_PARAM[name], int(value), 0)
         eng._chunks, eng._events = [], []
+        if seed is not None:
+            eng.libc.srand(ctypes.c_uint(seed & 0xFFFFFFFF))
+            if eng.set_rand_seed is not None:
+                eng.set_rand_seed(ctypes.c_long(seed))
         data = text.encode("utf-8") + b"\0"
         flags = _CHARS_UTF8 | (_PHONEMES if phoneme_input else 0)
         err = lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, flags, None, None)
