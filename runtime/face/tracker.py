@@ -1,0 +1,603 @@
+"""FaceTracker: MediaPipe-style face tracking task (Options / Result / task with running modes).
+
+Per frame: the detector finds faces (only when a face is missing: in VIDEO and LIVE_STREAM modes a face
+is followed from its previous landmarks), each face's ROI is cropped for the landmark model, the
+478 landmarks are optionally One-Euro smoothed, and give 52 ARKit weights (blend-shape model) and a head
+pose (rigid fit to the canonical face). Face ids stay stable across frames, and a face that comes back
+after a short loss gets its old id.
+
+    options = FaceTrackerOptions(running_mode=RunningMode.VIDEO, num_faces=1)
+    with FaceTracker(options) as tracker:
+        for t, frame in iter_video("clip.mp4"):
+            result = tracker.detect_for_video(frame, round(t * 1000))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from talkies.errors import InputError, NoFaceError
+from talkies.kernels import OneEuroFilter
+from talkies.kernels import filters as one_euro
+from talkies.log import get_logger, track
+from talkies.runtime.blendshapes import ARKIT_NAMES, NUM_BLENDSHAPES, Blendshape
+from talkies.runtime.face.blendshapes import UNSUPPORTED, BlendshapeModel
+from talkies.runtime.face.detector import FaceDetection, FaceDetector, iou
+from talkies.runtime.face.landmarks import LandmarkModel, LandmarkResult
+from talkies.runtime.face.models import FaceModels
+from talkies.runtime.face.pose import estimate_pose
+from talkies.runtime.face.roi import Roi, roi_from_detection, roi_from_landmarks
+from talkies.runtime.media import iter_video, read_image, video_info
+from talkies.runtime.motion import FaceMotion
+from talkies.types import Backend, Precision, _Choice
+
+log = get_logger(__name__)
+
+#: IoU above which a detection is taken to be a face already being tracked (MediaPipe: 0.5).
+SAME_FACE_IOU = 0.5
+#: A returning face gets a lost face's id when their boxes overlap this much, or their centres are
+#: closer than REID_CENTRE × the face size.
+REID_IOU = 0.3
+REID_CENTRE = 0.5
+
+
+class RunningMode(_Choice):
+    IMAGE = "image"
+    """Independent photos: detect() runs the detector on every call."""
+    VIDEO = "video"
+    """Decoded video frames with increasing timestamps: detect_for_video() tracks faces."""
+    LIVE_STREAM = "live_stream"
+    """A live feed: detect_async() returns at once; results arrive through result_callback."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Rest-pose offsets: a neutral face's weights are subtracted and the rest of the range rescaled,
+    w' = clip((w − rest) / (1 − rest), 0, 1), so a relaxed face reads 0 (the blend-shape model reads
+    jawOpen, mouthFunnel, mouthPucker ≈ 0.05–0.15 at rest)."""
+
+    rest: np.ndarray
+    """(52,) float32 weights of the neutral face, canonical Blendshape order."""
+
+    MAX_REST = 0.8  # a channel that rests higher than this is left mostly alone
+
+    def __post_init__(self) -> None:
+        rest = np.asarray(self.rest, np.float32).reshape(-1)
+        if rest.shape != (NUM_BLENDSHAPES,) or not np.isfinite(rest).all():
+            raise InputError(f"a calibration needs {NUM_BLENDSHAPES} finite rest weights, got shape {rest.shape}")
+        object.__setattr__(self, "rest", np.clip(rest, 0.0, self.MAX_REST))
+
+    @classmethod
+    def from_weights(cls, weights: np.ndarray) -> "Calibration":
+        """The median of (N, 52) weights of a face at rest."""
+        weights = np.asarray(weights, np.float32).reshape(-1, NUM_BLENDSHAPES)
+        if not len(weights):
+            raise InputError("calibration needs at least one frame with a face")
+        return cls(np.median(weights, axis=0))
+
+    def apply(self, weights: np.ndarray) -> np.ndarray:
+        weights = np.asarray(weights, np.float32)
+        return np.clip((weights - self.rest) / (1.0 - self.rest), 0.0, 1.0).astype(np.float32)
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: round(float(v), 6) for name, v in zip(ARKIT_NAMES, self.rest)}
+
+
+@dataclass(frozen=True)
+class TrackedFace:
+    """One face in one frame."""
+
+    face_id: int
+    landmarks: np.ndarray
+    """(478, 3) float32: x, y in image pixels, z (depth, smaller is nearer) in pixels at x's scale."""
+    weights: np.ndarray
+    """(52,) float32 ARKit weights in canonical Blendshape order, calibrated when a calibration is set."""
+    raw_weights: np.ndarray
+    """(52,) float32 weights before calibration."""
+    head_pose: np.ndarray
+    """(6,) float32 yaw, pitch, roll (radians), tx, ty, tz (cm, camera space); see runtime.face.pose."""
+    transform: np.ndarray
+    """(4, 4) float32 canonical face → camera space (cm)."""
+    box: np.ndarray
+    """(4,) float32 xmin, ymin, xmax, ymax of the landmarks, image pixels."""
+    presence: float
+    """Face presence probability from the landmark model."""
+    tracked: bool
+    """True when followed from the previous frame's landmarks, False when (re)found by the detector."""
+
+    def blendshapes(self) -> dict[str, float]:
+        """ARKit name → weight (tongueOut is always 0: see UNSUPPORTED)."""
+        return {name: float(v) for name, v in zip(ARKIT_NAMES, self.weights)}
+
+    def weight(self, name: str) -> float:
+        return float(self.weights[Blendshape[name].value])
+
+
+@dataclass(frozen=True)
+class FaceTrackerResult:
+    """The faces of one frame, ordered by face_id."""
+
+    faces: tuple[TrackedFace, ...]
+    timestamp_ms: int | None
+    image_size: tuple[int, int]
+    """(height, width) of the frame."""
+    lost: tuple[int, ...] = ()
+    """Ids of faces tracked in the previous frame and lost in this one."""
+
+    def __len__(self) -> int:
+        return len(self.faces)
+
+    def __iter__(self) -> Iterator[TrackedFace]:
+        return iter(self.faces)
+
+    def __getitem__(self, index: int) -> TrackedFace:
+        return self.faces[index]
+
+    def face(self, face_id: int) -> TrackedFace | None:
+        return next((f for f in self.faces if f.face_id == face_id), None)
+
+
+ResultCallback = Callable[[FaceTrackerResult, np.ndarray, int], None]
+
+
+@dataclass(kw_only=True)
+class FaceTrackerOptions:
+    running_mode: RunningMode = RunningMode.IMAGE
+    num_faces: int = 1
+    """Most faces to track at once."""
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    """Below this face-presence score a face counts as lost (and a detection as no face)."""
+    backend: Backend = Backend.ONNX
+    precision: Precision = Precision.FP32
+    bundle_dir: str | os.PathLike | None = None
+    """Where the face bundles are (default $TALKIES_HOME/bundles)."""
+    threads: int | None = None
+    """Threads per model (default: $TALKIES_THREADS or 1)."""
+    smoothing: bool = True
+    """One-Euro smoothing of the landmarks in VIDEO / LIVE_STREAM modes (MediaPipe's parameters)."""
+    smoothing_min_cutoff: float = one_euro.MIN_CUTOFF
+    smoothing_beta: float = one_euro.BETA
+    smoothing_derivate_cutoff: float = one_euro.D_CUTOFF
+    calibration: Calibration | None = None
+    """Rest-pose offsets applied to every face without its own (see FaceTracker.calibrate)."""
+    result_callback: ResultCallback | None = None
+    """LIVE_STREAM only: called as callback(result, frame, timestamp_ms) from the tracker's thread."""
+    redetect_interval: int = 10
+    """While fewer than num_faces faces are tracked, run the detector every this many frames."""
+    lost_face_memory_s: float = 2.0
+    """How long a lost face's id is kept for the same face coming back."""
+
+    def __post_init__(self) -> None:
+        self.running_mode = RunningMode.parse(self.running_mode)
+        self.backend = Backend.parse(self.backend)
+        self.precision = Precision.parse(self.precision)
+        if isinstance(self.num_faces, bool) or not isinstance(self.num_faces, int) or self.num_faces < 1:
+            raise InputError(f"num_faces must be a positive integer, got {self.num_faces!r}")
+        for name in ("min_detection_confidence", "min_presence_confidence"):
+            value = getattr(self, name)
+            if not 0.0 <= float(value) <= 1.0:
+                raise InputError(f"{name} must be in [0, 1], got {value!r}")
+        for name in ("smoothing_min_cutoff", "smoothing_derivate_cutoff"):
+            if not float(getattr(self, name)) > 0:
+                raise InputError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if not float(self.smoothing_beta) >= 0:
+            raise InputError(f"smoothing_beta must be >= 0, got {self.smoothing_beta!r}")
+        if self.redetect_interval < 1:
+            raise InputError(f"redetect_interval must be >= 1, got {self.redetect_interval!r}")
+        if self.threads is not None and self.threads < 1:
+            raise InputError(f"threads must be >= 1, got {self.threads!r}")
+        if self.calibration is not None and not isinstance(self.calibration, Calibration):
+            self.calibration = Calibration(np.asarray(self.calibration))
+        live = self.running_mode is RunningMode.LIVE_STREAM
+        if live and self.result_callback is None:
+            raise InputError("running_mode LIVE_STREAM needs a result_callback(result, frame, timestamp_ms)")
+        if not live and self.result_callback is not None:
+            raise InputError("result_callback is only used in LIVE_STREAM mode; remove it or change the mode")
+
+
+@dataclass
+class _Track:
+    face_id: int
+    roi: Roi
+    """The ROI to crop in the next frame (from this frame's landmarks)."""
+    box: np.ndarray
+    last_seen: float
+    filter: OneEuroFilter | None = None
+    calibration: Calibration | None = None
+    rest_samples: list[np.ndarray] = field(default_factory=list)
+
+
+def as_image(image: np.ndarray | str | os.PathLike) -> np.ndarray:
+    """An RGB uint8 H×W×3 array from an array (gray, RGB or RGBA uint8) or an image file path."""
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image)
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"expected an RGB image (numpy uint8 H×W×3) or a path, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise InputError(f"images must be uint8 RGB, got dtype {image.dtype}; convert with "
+                         "(np.clip(x, 0, 1) * 255).astype(np.uint8) for float images")
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or min(image.shape[:2]) < 8:
+        raise InputError(f"images must be H×W×3 RGB (or RGBA/gray), at least 8×8; got shape {image.shape}")
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+class FaceTracker:
+    """Face tracking task. Build with options (bundles are loaded from options.bundle_dir) or pass
+    ready `models` (e.g. FaceModels.from_mediapipe() for the original tflite models)."""
+
+    def __init__(self, options: FaceTrackerOptions | None = None, *, models: FaceModels | None = None):
+        self.options = options or FaceTrackerOptions()
+        self._owns_models = models is None
+        self.models = models or FaceModels.from_bundles(self.options.bundle_dir, self.options.backend,
+                                                        self.options.precision, threads=self.options.threads)
+        self.detector = FaceDetector(self.models.detector, min_score=self.options.min_detection_confidence)
+        self.landmark_model = LandmarkModel(self.models.landmarks)
+        self.blendshape_model = BlendshapeModel(self.models.blendshapes)
+        self._lock = threading.RLock()
+        self._tracks: list[_Track] = []
+        self._lost: list[_Track] = []
+        self._next_id = 0
+        self._since_detect = 0
+        self._last_ts: int | None = None
+        self._calibrate_frames = 0
+        self._closed = False
+        # LIVE_STREAM worker
+        self._cond = threading.Condition()
+        self._pending: tuple[np.ndarray, int] | None = None
+        self._worker: threading.Thread | None = None
+        self._worker_error: BaseException | None = None
+        self.dropped_frames = 0
+
+    @classmethod
+    def create_from_options(cls, options: FaceTrackerOptions) -> "FaceTracker":
+        return cls(options)
+
+    # --- public API ------------------------------------------------------------------------------
+
+    def detect(self, image: np.ndarray | str | os.PathLike) -> FaceTrackerResult:
+        """IMAGE mode: faces of one photo (empty result when there is none)."""
+        self._require_mode(RunningMode.IMAGE, "detect")
+        with self._lock:
+            return self._process(as_image(image), None, tracking=False)
+
+    def detect_for_video(self, image: np.ndarray, timestamp_ms: int) -> FaceTrackerResult:
+        """VIDEO mode: faces of one decoded frame; timestamps must increase from call to call."""
+        self._require_mode(RunningMode.VIDEO, "detect_for_video")
+        timestamp_ms = self._check_timestamp(timestamp_ms)
+        with self._lock:
+            return self._process(as_image(image), timestamp_ms, tracking=True)
+
+    def detect_async(self, image: np.ndarray, timestamp_ms: int) -> None:
+        """LIVE_STREAM mode: queue a frame and return at once. The tracker's thread runs the newest
+        queued frame and calls result_callback(result, frame, timestamp_ms); a frame still waiting when
+        a newer one arrives is dropped (counted in `dropped_frames`)."""
+        self._require_mode(RunningMode.LIVE_STREAM, "detect_async")
+        self._raise_worker_error()
+        timestamp_ms = self._check_timestamp(timestamp_ms)
+        frame = as_image(image).copy()
+        with self._cond:
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run_worker, name="talkies-face-tracker", daemon=True)
+                self._worker.start()
+            if self._pending is not None:
+                self.dropped_frames += 1
+            self._pending = (frame, timestamp_ms)
+            self._cond.notify_all()
+
+    def detect_faces(self, image: np.ndarray | str | os.PathLike) -> list[FaceDetection]:
+        """The detector alone: face boxes, keypoints and scores in image pixels, best first."""
+        with self._lock:
+            return self.detector.detect(as_image(image))
+
+    def calibrate(self, neutral_image: np.ndarray | str | os.PathLike | None = None, *,
+                  frames: int = 30) -> Calibration | None:
+        """Remove rest offsets from the weights.
+
+        With `neutral_image` (a photo of the face relaxed, mouth closed), its weights become the
+        calibration of every face now and later, returned. Without it (VIDEO / LIVE_STREAM), each face
+        calibrates on its next `frames` tracked frames, so the subject should rest meanwhile; returns None.
+        """
+        if neutral_image is not None:
+            image = as_image(neutral_image)
+            with self._lock:
+                faces = self._process(image, None, tracking=False, calibrated=False).faces
+            if not faces:
+                raise NoFaceError("no face found in the neutral image; give a frontal photo of the face at rest")
+            largest = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+            self.options.calibration = Calibration(largest.raw_weights)
+            return self.options.calibration
+        if self.options.running_mode is RunningMode.IMAGE:
+            raise InputError("in IMAGE mode, calibrate needs a neutral_image (there are no following frames)")
+        if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
+            raise InputError(f"frames must be a positive integer, got {frames!r}")
+        with self._lock:
+            self._calibrate_frames = frames
+            for tr in self._tracks + self._lost:
+                tr.calibration, tr.rest_samples = None, []
+        return None
+
+    def calibration_for(self, face_id: int) -> Calibration | None:
+        """The calibration in force for a face: its own (from calibrate(frames=N)) or the global one."""
+        for tr in self._tracks + self._lost:
+            if tr.face_id == face_id and tr.calibration is not None:
+                return tr.calibration
+        return self.options.calibration
+
+    def reset(self) -> None:
+        """Forget every tracked face (the next frame runs the detector; ids start again at 0)."""
+        with self._lock:
+            self._tracks, self._lost = [], []
+            self._next_id = 0
+            self._since_detect = 0
+            self._last_ts = None
+
+    def track_video(self, path: str | os.PathLike, *, calibrate_frames: int = 0, keep_landmarks: bool = True,
+                    description: str = "tracking faces") -> list[FaceMotion]:
+        """Track a whole video (VIDEO mode), one FaceMotion per face, ordered by face id.
+
+        Frames where a face is missing hold its nearest values and have tracked = False. With
+        `calibrate_frames`, each face's first N frames set its rest pose, applied to all its frames.
+        extras: "landmarks" (T, 478, 3) when keep_landmarks, "calibration" (ARKit name → rest weight),
+        "unsupported" (shapes always 0). NoFaceError when no frame has a face.
+        """
+        self._require_mode(RunningMode.VIDEO, "track_video")
+        info = video_info(path)
+        with self._lock:
+            self.reset()
+            if calibrate_frames:
+                self.calibrate(frames=calibrate_frames)
+            times: list[float] = []
+            per_face: dict[int, dict[int, TrackedFace]] = {}
+            image_size = (info.height, info.width)
+            for i, (t, frame) in enumerate(track(iter_video(path), description, total=info.frames)):
+                t = max(float(t), times[-1] + 1e-6) if times else float(t)
+                times.append(t)
+                result = self._process(as_image(frame), None, tracking=True, time_s=t)
+                image_size = result.image_size
+                for face in result:
+                    per_face.setdefault(face.face_id, {})[i] = face
+        if not per_face:
+            raise NoFaceError(f"{path}: no face found in any of its {len(times)} frames")
+        return [self._motion(fid, frames, np.asarray(times), info.fps, image_size, keep_landmarks)
+                for fid, frames in sorted(per_face.items())]
+
+    def close(self) -> None:
+        """Finish the queued LIVE_STREAM frame, stop the thread and release the models."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._cond:
+            self._cond.notify_all()
+        if self._worker is not None:
+            self._worker.join()
+        if self._owns_models:
+            self.models.close()
+        self._raise_worker_error()
+
+    def __enter__(self) -> "FaceTracker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the pipeline ---------------------------------------------------------------------------
+
+    def _process(self, image: np.ndarray, timestamp_ms: int | None, *, tracking: bool, calibrated: bool = True,
+                 time_s: float | None = None) -> FaceTrackerResult:
+        if self._closed:
+            raise InputError("this FaceTracker is closed; create a new one")
+        height, width = image.shape[:2]
+        now = time_s if time_s is not None else (timestamp_ms or 0) / 1000.0
+        found: list[tuple[_Track, LandmarkResult, bool]] = []
+        lost: list[_Track] = []
+        if tracking:
+            for tr in self._tracks:
+                res = self.landmark_model.run(image, tr.roi)
+                (found.append((tr, res, True)) if res.presence >= self.options.min_presence_confidence
+                 else lost.append(tr))
+            found = self._drop_duplicates(found, lost)
+        self._since_detect += 1
+        want_more = len(found) < self.options.num_faces
+        if not tracking or (want_more and (not self._tracks or lost
+                                           or self._since_detect >= self.options.redetect_interval)):
+            self._since_detect = 0
+            found += self._detect_new(image, found, now, tracking)
+        if tracking:
+            self._retire(lost, now)
+            self._tracks = [tr for tr, _, _ in found]
+        faces = [self._face(tr, res, was_tracked, now, (height, width), tracking, calibrated)
+                 for tr, res, was_tracked in found]
+        faces.sort(key=lambda f: f.face_id)
+        return FaceTrackerResult(faces=tuple(faces), timestamp_ms=timestamp_ms, image_size=(height, width),
+                                 lost=tuple(sorted(tr.face_id for tr in lost)))
+
+    def _detect_new(self, image: np.ndarray, found: list[tuple[_Track, LandmarkResult, bool]], now: float,
+                    tracking: bool) -> list[tuple[_Track, LandmarkResult, bool]]:
+        new: list[tuple[_Track, LandmarkResult, bool]] = []
+        boxes = [res.roi.box() for _, res, _ in found]
+        for det in self.detector.detect(image):
+            if len(found) + len(new) >= self.options.num_faces:
+                break
+            roi = roi_from_detection(det.box, det.keypoints)
+            if boxes and iou(roi.box(), np.array(boxes)).max() > SAME_FACE_IOU:
+                continue  # a face we already follow
+            res = self.landmark_model.run(image, roi)
+            if res.presence < self.options.min_presence_confidence:
+                continue
+            box = _landmark_box(res.landmarks)
+            tr = self._reidentify(box, now) if tracking else None
+            if tr is None:
+                tr = _Track(face_id=self._next_id if tracking else len(found) + len(new), roi=roi, box=box,
+                            last_seen=now)
+                if tracking:
+                    self._next_id += 1
+            elif tr.filter is not None:
+                tr.filter.reset()
+            boxes.append(roi.box())
+            new.append((tr, res, False))
+        return new
+
+    def _drop_duplicates(self, found: list[tuple[_Track, LandmarkResult, bool]], lost: list[_Track]
+                         ) -> list[tuple[_Track, LandmarkResult, bool]]:
+        """Two tracks that converged on one face: keep the older id."""
+        kept: list[tuple[_Track, LandmarkResult, bool]] = []
+        for item in sorted(found, key=lambda x: x[0].face_id):
+            box = _landmark_box(item[1].landmarks)
+            if kept and iou(box, np.array([_landmark_box(k[1].landmarks) for k in kept])).max() > SAME_FACE_IOU:
+                lost.append(item[0])
+            else:
+                kept.append(item)
+        return kept
+
+    def _reidentify(self, box: np.ndarray, now: float) -> _Track | None:
+        self._lost = [tr for tr in self._lost if now - tr.last_seen <= self.options.lost_face_memory_s]
+        best, best_score = None, 0.0
+        for tr in self._lost:
+            overlap = float(iou(box, tr.box[None])[0])
+            size = max(tr.box[2] - tr.box[0], tr.box[3] - tr.box[1], 1e-6)
+            dist = float(np.linalg.norm(_centre(box) - _centre(tr.box))) / size
+            score = max(overlap, 1.0 - dist) if (overlap > REID_IOU or dist < REID_CENTRE) else 0.0
+            if score > best_score:
+                best, best_score = tr, score
+        if best is not None:
+            self._lost.remove(best)
+        return best
+
+    def _retire(self, lost: list[_Track], now: float) -> None:
+        keep = [tr for tr in self._lost if now - tr.last_seen <= self.options.lost_face_memory_s]
+        self._lost = keep + [tr for tr in lost if tr not in keep]
+
+    def _face(self, tr: _Track, res: LandmarkResult, was_tracked: bool, now: float, image_size: tuple[int, int],
+              tracking: bool, calibrated: bool) -> TrackedFace:
+        raw = res.landmarks
+        box = _landmark_box(raw)
+        landmarks = raw
+        if tracking:
+            tr.roi, tr.box, tr.last_seen = roi_from_landmarks(raw), box, now
+            if self.options.smoothing:
+                if tr.filter is None:
+                    tr.filter = OneEuroFilter(min_cutoff=self.options.smoothing_min_cutoff,
+                                              beta=self.options.smoothing_beta,
+                                              d_cutoff=self.options.smoothing_derivate_cutoff)
+                scale = ((box[2] - box[0]) + (box[3] - box[1])) / 2.0  # MediaPipe's object scale
+                landmarks = tr.filter.step(raw, now, value_scale=1.0 / max(float(scale), 1e-6))
+        raw_weights = self.blendshape_model(landmarks)
+        weights = raw_weights
+        if calibrated:
+            if tracking and self._calibrate_frames and tr.calibration is None:
+                tr.rest_samples.append(raw_weights)
+                if len(tr.rest_samples) >= self._calibrate_frames:
+                    tr.calibration = Calibration.from_weights(np.stack(tr.rest_samples))
+                    tr.rest_samples = []
+            calibration = tr.calibration or self.options.calibration
+            if calibration is not None:
+                weights = calibration.apply(raw_weights)
+        pose = estimate_pose(landmarks, image_size)
+        return TrackedFace(face_id=tr.face_id, landmarks=landmarks, weights=weights, raw_weights=raw_weights,
+                           head_pose=pose.as_array(), transform=pose.transform, box=_landmark_box(landmarks),
+                           presence=res.presence, tracked=was_tracked)
+
+    def _motion(self, face_id: int, frames: dict[int, TrackedFace], times: np.ndarray, fps: float,
+                image_size: tuple[int, int], keep_landmarks: bool) -> FaceMotion:
+        n = len(times)
+        seen = np.array(sorted(frames))
+        # Each frame takes the nearest earlier tracked frame (the first one before the face appears).
+        source = seen[np.clip(np.searchsorted(seen, np.arange(n), side="right") - 1, 0, None)]
+        tracked = np.zeros(n, bool)
+        tracked[seen] = True
+        raw = np.stack([frames[i].raw_weights for i in source])
+        calibration = self.calibration_for(face_id)
+        weights = calibration.apply(raw) if calibration is not None else raw
+        extras: dict = {"unsupported": list(UNSUPPORTED), "image_size": list(image_size),
+                        "calibration": calibration.as_dict() if calibration is not None else None,
+                        "backend": self.models.backend.value, "precision": self.models.precision.value}
+        if keep_landmarks:
+            extras["landmarks"] = np.stack([frames[i].landmarks for i in source]).astype(np.float32)
+        return FaceMotion(times, weights, np.stack([frames[i].head_pose for i in source]), fps=fps,
+                          face_id=face_id, tracked=tracked, extras=extras)
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _require_mode(self, mode: RunningMode, method: str) -> None:
+        if self.options.running_mode is not mode:
+            use = {RunningMode.IMAGE: "detect", RunningMode.VIDEO: "detect_for_video",
+                   RunningMode.LIVE_STREAM: "detect_async"}[self.options.running_mode]
+            raise InputError(f"{method}() needs running_mode {mode.name}; this tracker runs in "
+                             f"{self.options.running_mode.name} mode, so call {use}()")
+
+    def _check_timestamp(self, timestamp_ms: int) -> int:
+        if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, (int, np.integer)):
+            raise InputError(f"timestamp_ms must be an integer number of milliseconds, got {timestamp_ms!r}")
+        timestamp_ms = int(timestamp_ms)
+        if self._last_ts is not None and timestamp_ms <= self._last_ts:
+            raise InputError(f"timestamps must increase monotonically: got {timestamp_ms} ms after "
+                             f"{self._last_ts} ms; pass each frame's presentation time in order")
+        self._last_ts = timestamp_ms
+        return timestamp_ms
+
+    def _run_worker(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and not self._closed:
+                    self._cond.wait()
+                if self._pending is None:
+                    return
+                frame, ts = self._pending
+                self._pending = None
+            try:
+                with self._lock:
+                    result = self._process(frame, ts, tracking=True)
+                self.options.result_callback(result, frame, ts)  # type: ignore[misc]
+            except BaseException as exc:  # surfaced by the next detect_async() or close()
+                log.error("face tracking failed on the frame at %d ms: %s", ts, exc)
+                self._worker_error = self._worker_error or exc
+
+    def _raise_worker_error(self) -> None:
+        if self._worker_error is not None:
+            error, self._worker_error = self._worker_error, None
+            raise error
+
+
+def _landmark_box(landmarks: np.ndarray) -> np.ndarray:
+    xy = landmarks[:, :2]
+    return np.concatenate([xy.min(0), xy.max(0)]).astype(np.float32)
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+
+
+def track_video(path: str | os.PathLike, options: FaceTrackerOptions | None = None, *,
+                models: FaceModels | None = None, calibrate_frames: int = 0,
+                keep_landmarks: bool = True) -> list[FaceMotion]:
+    """Track every face of a video file: one FaceMotion per face (see FaceTracker.track_video)."""
+    options = dataclasses.replace(options or FaceTrackerOptions(), running_mode=RunningMode.VIDEO,
+                                  result_callback=None)
+    with FaceTracker(options, models=models) as tracker:
+        return tracker.track_video(path, calibrate_frames=calibrate_frames, keep_landmarks=keep_landmarks)
+
+
+def track_image(image: np.ndarray | str | os.PathLike, options: FaceTrackerOptions | None = None, *,
+                models: FaceModels | None = None) -> FaceTrackerResult:
+    """Faces of one photo; NoFaceError when there is none."""
+    options = dataclasses.replace(options or FaceTrackerOptions(), running_mode=RunningMode.IMAGE,
+                                  result_callback=None)
+    with FaceTracker(options, models=models) as tracker:
+        result = tracker.detect(image)
+    if not result.faces:
+        where = f"{image}" if isinstance(image, (str, os.PathLike)) else "the image"
+        raise NoFaceError(f"no face found in {where}; give a photo with a visible, roughly frontal face")
+    return result
+
+
+__all__ = ["Calibration", "FaceTracker", "FaceTrackerOptions", "FaceTrackerResult", "RunningMode",
+           "TrackedFace", "as_image", "track_image", "track_video"]
