@@ -1,0 +1,640 @@
+"""PhotoAnimator: one photo + a FaceMotion → frames → H.264/AAC MP4 (MediaPipe-style task).
+
+Per frame: 52 ARKit weights → the blend-shape kernel deforms the face rig fitted to the photo →
+a small head rotation/translation moves the mesh → the mesh is projected to the image → the warp
+kernel moves the photo's pixels with it (piecewise-affine over a fixed triangle list: the 468-point
+face mesh, three rings around the face outline and the image border, so hair, neck and background
+stay put) → where the lips part, the mouth kernel paints a cavity and teeth. Frames are generated and
+encoded one at a time, so memory does not grow with the clip length.
+
+    animator = PhotoAnimator("photo.jpg", PhotoAnimatorOptions(fps=25, expression="happy"))
+    plan = animator.plan(speech_motion, duration=audio_seconds)   # blinks, head motion, expression
+    animator.write(plan, "out.mp4", audio=pcm, sample_rate=16000)
+
+A FaceMotion's head_pose drives the head *relative to the photo* (yaw, pitch, roll in radians with the
+tracker's conventions, translation in cm).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from talkies import __version__
+from talkies.errors import InputError, NoFaceError
+from talkies.kernels import fill_mouth, warp
+from talkies.log import get_logger, track
+from talkies.runtime.blendshapes import ARKIT_NAMES, NUM_BLENDSHAPES, Blendshape
+from talkies.runtime.lipsync import EXPRESSIONS as LIPSYNC_EXPRESSIONS
+from talkies.runtime.motion import FaceMotion
+from talkies.runtime.rig import FACE_OVAL, INNER_LIP_LOOP, LIPS_LOWER_INNER, LIPS_UPPER_INNER, FaceRig, \
+    FittedFace
+from talkies.types import _Choice
+
+log = get_logger(__name__)
+
+WATERMARK_TEXT = "AI-generated"
+METADATA_COMMENT = f"synthesised by talkies {__version__}"
+MIN_FACE_SIZE = 64
+MAX_INTENSITY = 2.0
+
+
+class Expression(_Choice):
+    NEUTRAL = "neutral"
+    HAPPY = "happy"
+    SAD = "sad"
+    SURPRISED = "surprised"
+
+
+#: Expression presets (ARKit weights at intensity 1), shared with the LipSync task; added on top of
+#: the speech or driver weights, scaled by the intensity.
+EXPRESSIONS: dict[str, dict[str, float]] = LIPSYNC_EXPRESSIONS
+
+
+class Resolution(_Choice):
+    SOURCE = "source"
+    HD = "720p"
+    FULL_HD = "1080p"
+
+
+#: Output height per resolution (the photo's aspect ratio is kept; sizes are rounded to even numbers).
+RESOLUTION_HEIGHT = {Resolution.HD: 720, Resolution.FULL_HD: 1080}
+
+
+@dataclass(kw_only=True)
+class PhotoAnimatorOptions:
+    fps: int = 25
+    """Output frame rate (25 or 30 are usual)."""
+    resolution: Resolution = Resolution.SOURCE
+    """Output height: the photo's own ("source", beyond 4K downscaled on load), 720 or 1080 pixels."""
+    expression: Expression = Expression.NEUTRAL
+    intensity: float = 1.0
+    """Strength of the expression preset, 0–2."""
+    face: int | None = None
+    """Which face to animate: its index in `talkies faces` order (detector order); None = the largest."""
+    blinks: bool = True
+    """Natural blinks at random intervals (seeded)."""
+    head_motion: float = 1.0
+    """Scale of the idle head motion and speech-driven nods (0 keeps the head still)."""
+    seed: int = 0
+    watermark: bool = True
+    """A small visible "AI-generated" mark in the bottom-right corner."""
+    watermark_text: str = WATERMARK_TEXT
+    mouth_fill: bool = True
+    """Paint a mouth cavity and teeth where the lips part."""
+    min_face_size: int = MIN_FACE_SIZE
+    """Smallest face (landmark box height, source pixels) that can be animated."""
+    crf: int = 20
+    preset: str = "veryfast"
+    threads: int = 0
+    """Encoder threads (0: libx264 decides)."""
+
+    def __post_init__(self) -> None:
+        self.expression = Expression.parse(self.expression)
+        self.resolution = Resolution.parse(self.resolution)
+        if isinstance(self.fps, bool) or not isinstance(self.fps, (int, np.integer)) or not 1 <= self.fps <= 120:
+            raise InputError(f"fps must be an integer from 1 to 120, got {self.fps!r}")
+        if not 0.0 <= float(self.intensity) <= MAX_INTENSITY:
+            raise InputError(f"intensity must be in [0, {MAX_INTENSITY}], got {self.intensity!r}")
+        if not 0.0 <= float(self.head_motion) <= 3.0:
+            raise InputError(f"head_motion must be in [0, 3], got {self.head_motion!r}")
+        if self.face is not None and (isinstance(self.face, bool) or not isinstance(self.face, (int, np.integer))
+                                      or self.face < 0):
+            raise InputError(f"face must be a face index >= 0 (see `talkies faces PHOTO`), got {self.face!r}")
+        if self.min_face_size < 1:
+            raise InputError(f"min_face_size must be >= 1, got {self.min_face_size!r}")
+
+
+@dataclass
+class AnimationResult:
+    path: Path
+    frames: int
+    duration: float
+    size: tuple[int, int]
+    """(width, height)."""
+    plan: FaceMotion
+    """The weights and head pose of every rendered frame."""
+    extras: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Face selection
+# ---------------------------------------------------------------------------------------------------
+
+
+def face_height(landmarks: np.ndarray) -> float:
+    xy = np.asarray(landmarks)[:, :2]
+    return float(xy[:, 1].max() - xy[:, 1].min())
+
+
+def select_face(faces: list[np.ndarray], index: int | None, *, min_size: int = MIN_FACE_SIZE,
+                source: str = "the photo") -> np.ndarray:
+    """The landmarks of face `index` (None: the largest), checked for size."""
+    if not faces:
+        raise NoFaceError(f"no face found in {source}; give a photo with a visible, roughly frontal face")
+    if index is None:
+        chosen = max(faces, key=face_height)
+    elif index >= len(faces):
+        raise InputError(f"--face {index}: {source} has {len(faces)} face(s), numbered 0-{len(faces) - 1} "
+                         "(see `talkies faces PHOTO`)")
+    else:
+        chosen = faces[index]
+    size = face_height(chosen)
+    if size < min_size:
+        raise InputError(f"the face in {source} is only {size:.0f} px tall; talkies needs at least {min_size} px "
+                         "to animate it: use a larger or closer photo")
+    return np.asarray(chosen, np.float32)
+
+
+def detect_faces(image: np.ndarray, models=None) -> list[np.ndarray]:
+    """478-landmark sets of every face in a photo, in `talkies faces` (detector) order."""
+    from talkies.runtime.face import FaceTracker, FaceTrackerOptions
+    from talkies.runtime.face.models import FaceModels
+
+    models = models or FaceModels.from_mediapipe()
+    with FaceTracker(FaceTrackerOptions(num_faces=16), models=models) as tracker:
+        result = tracker.detect(image)
+    return [f.landmarks for f in sorted(result.faces, key=lambda f: f.face_id)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The warp mesh: face mesh + rings around the face outline + image border
+# ---------------------------------------------------------------------------------------------------
+
+#: Rings outside the face outline: (distance as a fraction of the face radius along the ray from the
+#: face centre, as a fraction of the free distance to the border, share of the head motion followed,
+#: share of the jaw motion followed). The outer ring stays put, so the warp never touches the rest of
+#: the frame.
+RINGS = ((0.45, 0.4, 0.85, 0.5), (1.1, 0.75, 0.0, 0.0))
+
+
+def _ray_to_border(c: np.ndarray, u: np.ndarray, w: int, h: int) -> float:
+    """Distance from c along unit direction u to the image rectangle [0, w-1] × [0, h-1]."""
+    ts = []
+    for comp, lo, hi in ((0, 0.0, w - 1.0), (1, 0.0, h - 1.0)):
+        if u[comp] > 1e-9:
+            ts.append((hi - c[comp]) / u[comp])
+        elif u[comp] < -1e-9:
+            ts.append((lo - c[comp]) / u[comp])
+    return max(0.0, min(ts)) if ts else 0.0
+
+
+def _zipper(inner: list[int], outer: list[int], angle: np.ndarray) -> list[tuple[int, int, int]]:
+    """Triangulate the band between two closed loops, both sorted by angle around a common centre."""
+    def unwrapped(loop: list[int]) -> np.ndarray:
+        a = angle[loop].copy()
+        return np.concatenate([a, [a[0] + 2 * np.pi]])
+
+    ai, ao = unwrapped(inner), unwrapped(outer)
+    n, m = len(inner), len(outer)
+    i = j = 0
+    tris = []
+    while i < n or j < m:
+        if j >= m or (i < n and ai[i + 1] <= ao[j + 1]):
+            tris.append((inner[i], inner[(i + 1) % n], outer[j % m]))
+            i += 1
+        else:
+            tris.append((inner[i % n], outer[(j + 1) % m], outer[j]))
+            j += 1
+    return tris
+
+
+@dataclass(frozen=True, eq=False)
+class WarpMesh:
+    src: np.ndarray
+    """(P, 2) float32 source points: 478 landmarks, then the rings, then the border."""
+    triangles: np.ndarray
+    """(F, 3) int64."""
+    ring_slices: tuple[slice, ...]
+    oval: np.ndarray
+    """FACE_OVAL indices in ring order (ring k point i sits on the ray through oval[i])."""
+
+
+def build_mesh(landmarks: np.ndarray, face_triangles: np.ndarray, width: int, height: int) -> WarpMesh:
+    """Face mesh + rings + border for one photo (the topology is fixed; only positions depend on it)."""
+    pts = np.asarray(landmarks, np.float64)[:, :2]
+    oval = np.asarray(FACE_OVAL)
+    centre = pts[oval].mean(0)
+    centre = np.clip(centre, [1.0, 1.0], [width - 2.0, height - 2.0])
+    rel = pts[oval] - centre
+    radius = np.maximum(np.linalg.norm(rel, axis=1), 1e-3)
+    unit = rel / radius[:, None]
+    free = np.array([_ray_to_border(centre, u, width, height) for u in unit]) - radius
+    free = np.maximum(free, 0.0)
+    points = [pts]
+    loops = [list(oval)]
+    slices = []
+    start = len(pts)
+    for frac_r, frac_free, _, _ in RINGS:
+        dist = np.minimum(frac_r * radius, frac_free * free)
+        ring = pts[oval] + unit * np.maximum(dist, 0.5)[:, None]
+        points.append(ring)
+        loops.append(list(range(start, start + len(oval))))
+        slices.append(slice(start, start + len(oval)))
+        start += len(oval)
+    border_pts = np.array([centre + unit[i] * _ray_to_border(centre, unit[i], width, height)
+                           for i in range(len(oval))])
+    corners = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float64)
+    border_pts = np.concatenate([border_pts, corners])
+    points.append(border_pts)
+    border = list(range(start, start + len(border_pts)))
+    allpts = np.concatenate(points)
+    angle = np.arctan2(allpts[:, 1] - centre[1], allpts[:, 0] - centre[0])
+
+    def by_angle(loop: list[int]) -> list[int]:
+        return sorted(loop, key=lambda k: angle[k])
+
+    tris = [tuple(t) for t in np.asarray(face_triangles)]
+    rings = [by_angle(loop) for loop in loops] + [by_angle(border)]
+    for inner, outer in zip(rings[:-1], rings[1:]):
+        tris += _zipper(inner, outer, angle)
+    return WarpMesh(src=allpts.astype(np.float32), triangles=np.asarray(tris, np.int64),
+                    ring_slices=tuple(slices), oval=oval)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Performance: blinks, idle head motion, nods, expression
+# ---------------------------------------------------------------------------------------------------
+
+
+def blink_curve(times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """0 → 1 → 0 eyelid closures at random intervals (2–6 s apart): close 80 ms, hold 40 ms, open 150 ms."""
+    out = np.zeros(len(times), np.float32)
+    if not len(times):
+        return out
+    end = float(times[-1])
+    t = float(rng.uniform(0.6, 2.5))
+    while t < end + 0.3:
+        close, hold, open_ = 0.08, 0.04, 0.15
+        x = times - t
+        ramp_up = np.clip(x / close, 0, 1)
+        ramp_down = np.clip(1 - (x - close - hold) / open_, 0, 1)
+        shape = np.where(x < close, ramp_up, ramp_down)
+        shape = np.where((x < 0) | (x > close + hold + open_), 0.0, shape)
+        out = np.maximum(out, (shape * shape * (3 - 2 * shape)).astype(np.float32))  # smoothstep
+        if rng.random() < 0.12:  # now and then a double blink
+            t += close + hold + open_ + 0.12
+        else:
+            t += float(rng.uniform(2.0, 6.0))
+    return out
+
+
+def idle_head(times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(T, 6) slow, smooth head sway: sums of three sines per axis with random rates and phases."""
+    amp = np.array([math.radians(1.8), math.radians(1.2), math.radians(0.8), 0.12, 0.1, 0.0])
+    pose = np.zeros((len(times), 6), np.float32)
+    for axis in range(6):
+        if not amp[axis]:
+            continue
+        freqs = rng.uniform(0.05, 0.35, 3)
+        phases = rng.uniform(0, 2 * np.pi, 3)
+        weights = rng.uniform(0.5, 1.0, 3)
+        wave = sum(wk * np.sin(2 * np.pi * f * times + p) for f, p, wk in zip(freqs, phases, weights))
+        pose[:, axis] = amp[axis] * wave / weights.sum()
+    return pose
+
+
+def _lowpass(x: np.ndarray, fps: float, tau: float) -> np.ndarray:
+    """Zero-phase one-pole low-pass (forward and backward)."""
+    if not len(x):
+        return x
+    a = 1.0 - math.exp(-1.0 / (fps * tau))
+    y = np.empty_like(x, dtype=np.float64)
+    for direction in (1, -1):
+        src = x if direction == 1 else y[::-1].copy()
+        acc = float(src[0])
+        out = np.empty(len(src))
+        for i, v in enumerate(src):
+            acc += a * (float(v) - acc)
+            out[i] = acc
+        y = out if direction == 1 else out[::-1]
+    return y
+
+
+def speech_nods(jaw: np.ndarray, fps: float) -> np.ndarray:
+    """(T, 6) small nods that follow the speech: the head dips with emphasis and rises in pauses."""
+    pose = np.zeros((len(jaw), 6), np.float32)
+    if len(jaw) < 2:
+        return pose
+    fast = _lowpass(jaw.astype(np.float64), fps, 0.25)
+    slow = _lowpass(jaw.astype(np.float64), fps, 1.5)
+    emphasis = fast - slow
+    pose[:, 1] = np.radians(6.0) * emphasis  # pitch
+    pose[:, 0] = np.radians(2.0) * (fast - fast.mean())  # a little yaw with it
+    return pose
+
+
+def expression_weights(expression: Expression | str, intensity: float) -> np.ndarray:
+    w = np.zeros(NUM_BLENDSHAPES, np.float32)
+    for name, value in EXPRESSIONS[Expression.parse(expression).value].items():
+        w[Blendshape[name].value] = value * intensity
+    return w
+
+
+_JAW = Blendshape.jawOpen.value
+_CLOSE = Blendshape.mouthClose.value
+_BLINKS = (Blendshape.eyeBlinkLeft.value, Blendshape.eyeBlinkRight.value)
+
+
+def finish_weights(weights: np.ndarray) -> np.ndarray:
+    """Clip to [0, 1] and keep ARKit's rule mouthClose ≤ jawOpen (the lips cannot close past each other)."""
+    w = np.clip(weights, 0.0, 1.0).astype(np.float32)
+    w[..., _CLOSE] = np.minimum(w[..., _CLOSE], w[..., _JAW])
+    return w
+
+
+# ---------------------------------------------------------------------------------------------------
+# The task
+# ---------------------------------------------------------------------------------------------------
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    from PIL import Image
+
+    if (image.shape[1], image.shape[0]) == (width, height):
+        return image
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.LANCZOS))
+
+
+def output_size(width: int, height: int, resolution: Resolution) -> tuple[int, int]:
+    """(width, height) of the video for a photo of this size: even numbers, aspect kept."""
+    target = RESOLUTION_HEIGHT.get(resolution)
+    if target is None:
+        return width - width % 2, height - height % 2
+    w = int(round(width * target / height))
+    return w - w % 2, target
+
+
+def _mouth_colours(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cavity and teeth colours that suit the photo (a dark lip tone; teeth as light as the skin allows)."""
+    h, w = image.shape[:2]
+
+    def sample(ids) -> np.ndarray:
+        xy = np.round(landmarks[list(ids), :2]).astype(int)
+        xy[:, 0] = np.clip(xy[:, 0], 0, w - 1)
+        xy[:, 1] = np.clip(xy[:, 1], 0, h - 1)
+        return image[xy[:, 1], xy[:, 0]].astype(np.float32).mean(0)
+
+    lips = sample(INNER_LIP_LOOP)
+    skin = sample((50, 280, 101, 330, 151, 9, 8))
+    cavity = lips * 0.28
+    lum = float(skin @ np.array([0.299, 0.587, 0.114]))
+    grey = np.full(3, lum)
+    tint = grey + 0.25 * (skin - grey)  # little of the skin's hue
+    teeth = tint * (np.clip(1.3 * lum, 110.0, 225.0) / max(lum, 1.0))
+    return np.clip(cavity, 0, 255), np.clip(teeth, 0, 255)
+
+
+def _watermark_patch(text: str, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB patch, alpha) of the visible mark, scaled to the frame height."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    size = max(10, int(round(height * 0.025)))
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1
+        font = ImageFont.load_default()
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    x0, y0, x1, y1 = probe.textbbox((0, 0), text, font=font)
+    pad = max(2, size // 4)
+    w, h = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
+    alpha = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(alpha).rounded_rectangle((0, 0, w - 1, h - 1), radius=pad, fill=110)
+    colour = Image.new("RGB", (w, h), (0, 0, 0))
+    text_mask = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(text_mask).text((pad - x0, pad - y0), text, font=font, fill=235)
+    colour.paste((255, 255, 255), mask=text_mask)
+    a = np.maximum(np.asarray(alpha, np.float32), np.asarray(text_mask, np.float32)) / 255.0
+    return np.asarray(colour, np.float32), a[:, :, None]
+
+
+class PhotoAnimator:
+    """Animate one face of one photo. See the module docstring for the pipeline."""
+
+    def __init__(self, photo: np.ndarray | str | os.PathLike, options: PhotoAnimatorOptions | None = None, *,
+                 models=None, landmarks: np.ndarray | list[np.ndarray] | None = None, rig: FaceRig | None = None):
+        from talkies.runtime.face.tracker import as_image
+
+        self.options = options or PhotoAnimatorOptions()
+        source = str(photo) if isinstance(photo, (str, os.PathLike)) else "the photo"
+        image = as_image(photo)
+        if landmarks is None:
+            faces = detect_faces(image, models)
+        else:
+            faces = [landmarks] if isinstance(landmarks, np.ndarray) and landmarks.ndim == 2 else list(landmarks)
+        chosen = select_face(faces, self.options.face, min_size=self.options.min_face_size, source=source)
+        src_h, src_w = image.shape[:2]
+        out_w, out_h = output_size(src_w, src_h, self.options.resolution)
+        if min(out_w, out_h) < 16:
+            raise InputError(f"{source} is too small ({src_w}×{src_h}) to make a video from")
+        scale_x, scale_y = out_w / src_w, out_h / src_h
+        self.image = np.ascontiguousarray(_resize(image, out_w, out_h))
+        lm = chosen.astype(np.float64).copy()
+        lm[:, 0] *= scale_x
+        lm[:, 1] *= scale_y
+        lm[:, 2] *= (scale_x + scale_y) / 2
+        self.width, self.height = out_w, out_h
+        self.fitted: FittedFace = (rig or FaceRig.load()).fit(lm)
+        self.mesh = build_mesh(self.fitted.landmarks, self.fitted.rig.triangles, out_w, out_h)
+        self._dst = self.mesh.src.copy()
+        self._verts = np.empty((self.fitted.neutral.shape[0], 3), np.float32)
+        self._frame = np.empty_like(self.image)
+        self._oval_neutral = self.fitted.neutral[self.mesh.oval].astype(np.float64)
+        self.cavity_colour, self.teeth_colour = _mouth_colours(self.image, self.fitted.landmarks)
+        self._gap0 = self._lip_gap(self.fitted.landmarks)
+        self._wm = _watermark_patch(self.options.watermark_text, out_h) if self.options.watermark else None
+
+    # --- planning -------------------------------------------------------------------------------
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+    def frame_count(self, duration: float) -> int:
+        return max(1, int(round(duration * self.options.fps)))
+
+    def plan(self, motion: FaceMotion | None, duration: float | None = None, *, synthesize: bool = True
+             ) -> FaceMotion:
+        """The per-frame performance: `motion` sampled at the video's frame times, plus (with
+        `synthesize`) blinks, idle head motion and speech nods, plus the expression preset."""
+        opts = self.options
+        if duration is None:
+            if motion is None:
+                raise InputError("plan() needs a motion or a duration")
+            duration = motion.duration
+        if not duration or duration <= 0:
+            raise InputError("nothing to render: the duration is 0 s (empty audio or motion)")
+        n = self.frame_count(duration)
+        times = np.arange(n) / opts.fps
+        if motion is not None and len(motion):
+            sampled = motion.sample(times)
+            weights, pose, visemes = sampled.weights.copy(), sampled.head_pose.copy(), sampled.visemes
+        else:
+            weights, pose, visemes = np.zeros((n, NUM_BLENDSHAPES), np.float32), np.zeros((n, 6), np.float32), None
+        if synthesize:
+            rng = np.random.default_rng(opts.seed)
+            if opts.blinks:
+                blink = blink_curve(times, rng)
+                for col in _BLINKS:
+                    weights[:, col] = np.maximum(weights[:, col], blink)
+            if opts.head_motion:
+                pose += opts.head_motion * (idle_head(times, rng) + speech_nods(weights[:, _JAW], opts.fps))
+        weights += expression_weights(opts.expression, float(opts.intensity))[None]
+        return FaceMotion(times, finish_weights(weights), pose, visemes, fps=float(opts.fps),
+                          extras={"synthesized": synthesize})
+
+    # --- rendering ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _lip_gap(points: np.ndarray) -> float:
+        up = points[list(LIPS_UPPER_INNER[2:-2]), 1]
+        lo = points[list(LIPS_LOWER_INNER[2:-2]), 1]
+        return float(np.mean(lo - up))
+
+    def landmarks_for(self, weights: np.ndarray, pose: np.ndarray | None = None) -> np.ndarray:
+        """(478, 3) image landmarks of the animated face for one frame."""
+        self.fitted.deform(weights, out=self._verts)
+        return self.fitted.project(self._verts, pose)
+
+    def render_frame(self, weights: np.ndarray, pose: np.ndarray | None = None) -> np.ndarray:
+        """One RGB uint8 frame (an internal buffer, overwritten by the next call)."""
+        dst = self._dst
+        a, b = self.fitted.pose_transform(pose)
+        self.fitted.deform(weights, out=self._verts)
+        face = self._verts @ a.T.astype(np.float32) + b.astype(np.float32)
+        n = face.shape[0]
+        dst[:n] = face[:, :2]
+        # rings follow part of the head motion and part of the jaw
+        oval = self.mesh.oval
+        head = (self._oval_neutral @ a.T + b)[:, :2] - self.mesh.src[oval]
+        expr = face[oval, :2] - self.mesh.src[oval] - head
+        for sl, (_, _, follow_head, follow_jaw) in zip(self.mesh.ring_slices, RINGS):
+            dst[sl] = self.mesh.src[sl] + follow_head * head + follow_jaw * expr
+        frame = warp(self.image, self.mesh.src, dst, self.mesh.triangles, min_motion=0.02, out=self._frame)
+        if self.options.mouth_fill:
+            self._fill_mouth(frame, face)
+        if self._wm is not None:
+            self._stamp(frame)
+        return frame
+
+    def _fill_mouth(self, frame: np.ndarray, face: np.ndarray) -> None:
+        opening = self._lip_gap(face) - self._gap0
+        full = 0.035 * self.fitted.scale  # px of extra opening at which the painted mouth is opaque
+        if opening <= 0.5:
+            return
+        alpha = min(1.0, (opening - 0.5) / max(full, 1.0))
+        poly = face[list(INNER_LIP_LOOP), :2]
+        x0 = max(0, int(math.floor(poly[:, 0].min())) - 2)
+        y0 = max(0, int(math.floor(poly[:, 1].min())) - 2)
+        x1 = min(self.width, int(math.ceil(poly[:, 0].max())) + 3)
+        y1 = min(self.height, int(math.ceil(poly[:, 1].max())) + 3)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        patch = frame[y0:y1, x0:x1]
+        filled = fill_mouth(patch, poly - np.array([x0, y0], np.float32), cavity_colour=self.cavity_colour,
+                            teeth_colour=self.teeth_colour, softness=max(1.0, 0.012 * self.fitted.scale))
+        if alpha >= 0.999:
+            patch[...] = filled
+        else:
+            patch[...] = (patch * (1.0 - alpha) + filled * alpha + 0.5).astype(np.uint8)
+
+    def _stamp(self, frame: np.ndarray) -> None:
+        colour, alpha = self._wm
+        ph, pw = alpha.shape[:2]
+        margin = max(4, self.height // 60)
+        y0, x0 = self.height - ph - margin, self.width - pw - margin
+        if y0 < 0 or x0 < 0:
+            return
+        region = frame[y0:y0 + ph, x0:x0 + pw]
+        region[...] = (region * (1.0 - alpha) + colour * alpha + 0.5).astype(np.uint8)
+
+    def iter_frames(self, plan: FaceMotion) -> Iterator[np.ndarray]:
+        """Render the plan's frames one at a time (each yielded array is reused by the next frame)."""
+        for i in range(len(plan)):
+            yield self.render_frame(plan.weights[i], plan.head_pose[i])
+
+    def write(self, plan: FaceMotion, path: str | os.PathLike, *, audio: np.ndarray | None = None,
+              sample_rate: int = 16000, metadata: dict[str, str] | None = None,
+              description: str = "rendering") -> AnimationResult:
+        """Render `plan` to an H.264 MP4 (with AAC `audio` when given), written atomically."""
+        from talkies.io import atomic_path
+        from talkies.runtime.media import VideoWriter
+
+        tags = {"comment": METADATA_COMMENT, "description": METADATA_COMMENT, "encoder": f"talkies {__version__}"}
+        tags.update(metadata or {})
+        opts = self.options
+        with atomic_path(path, suffix=".mp4") as tmp:
+            with VideoWriter(tmp, width=self.width, height=self.height, fps=opts.fps, audio=audio,
+                             sample_rate=sample_rate, crf=opts.crf, preset=opts.preset, metadata=tags,
+                             threads=opts.threads) as writer:
+                for frame in track(self.iter_frames(plan), description, total=len(plan)):
+                    writer.write(frame)
+        return AnimationResult(path=Path(path), frames=len(plan), duration=len(plan) / opts.fps,
+                               size=self.size, plan=plan)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Motion from audio without a lip-sync model: loudness (a fallback)
+# ---------------------------------------------------------------------------------------------------
+
+
+def loudness_motion(pcm: np.ndarray, sample_rate: int, *, fps: float = 100.0) -> FaceMotion:
+    """Mouth weights at `fps` from the loudness of speech: the jaw opens with the level, lips part.
+
+    A stand-in for the lip-sync model: it has no viseme shapes, but closures (p, b, m and pauses) are
+    quiet, so the mouth closes on them. Silence gives a closed mouth.
+    """
+    x = np.asarray(pcm, np.float32).reshape(-1)
+    hop = sample_rate / fps
+    n = int(math.ceil(len(x) / hop)) if len(x) else 0
+    times = np.arange(n) / fps
+    weights = np.zeros((n, NUM_BLENDSHAPES), np.float32)
+    if n == 0:
+        return FaceMotion(times, weights, fps=fps)
+    win = int(round(0.025 * sample_rate))
+    padded = np.concatenate([np.zeros(win // 2, np.float32), x, np.zeros(win, np.float32)])
+    sq = np.concatenate([[0.0], np.cumsum(padded.astype(np.float64) ** 2)])
+    starts = np.minimum((np.arange(n) * hop).astype(np.int64), len(padded) - win)
+    rms = np.sqrt(np.maximum(sq[starts + win] - sq[starts], 0.0) / win)
+    db = 20 * np.log10(rms + 1e-9)
+    peak = float(np.percentile(db, 95))
+    if peak < -55.0:  # silence: nothing to say
+        return FaceMotion(times, weights, fps=fps, extras={"source": "loudness", "silent": True})
+    level = np.clip((db - (peak - 30.0)) / 30.0, 0.0, 1.0) ** 1.4
+    # fast attack, slower release (mouths open quickly and close a little slower)
+    env = np.empty(n)
+    acc = 0.0
+    for i, v in enumerate(level):
+        k = 0.6 if v > acc else 0.35
+        acc += k * (v - acc)
+        env[i] = acc
+    cols = {"jawOpen": 0.6, "mouthLowerDownLeft": 0.25, "mouthLowerDownRight": 0.25,
+            "mouthUpperUpLeft": 0.1, "mouthUpperUpRight": 0.1, "mouthStretchLeft": 0.08, "mouthStretchRight": 0.08}
+    for name, gain in cols.items():
+        weights[:, Blendshape[name].value] = gain * env
+    return FaceMotion(times, weights, fps=fps, extras={"source": "loudness", "silent": False})
+
+
+def motion_from_audio(pcm: np.ndarray, sample_rate: int) -> FaceMotion:
+    """Speech → FaceMotion at 100 fps (visemes and mouth weights) through the LipSync task; when its
+    model bundle is not installed, the mouth follows the loudness instead (with a warning)."""
+    from talkies.errors import BundleError
+    from talkies.runtime.lipsync import LipSync
+
+    try:
+        task = LipSync()
+    except BundleError as exc:
+        log.warning("lip-sync model unavailable (%s); the mouth follows the loudness instead", exc)
+        return loudness_motion(pcm, sample_rate)
+    with task:
+        return task.process(pcm, sample_rate)
+
+
+__all__ = ["AnimationResult", "EXPRESSIONS", "Expression", "METADATA_COMMENT", "PhotoAnimator",
+           "PhotoAnimatorOptions", "Resolution", "WATERMARK_TEXT", "blink_curve", "detect_faces",
+           "expression_weights", "loudness_motion", "motion_from_audio", "output_size", "select_face"]
