@@ -1,0 +1,117 @@
+"""Rotated, scaled crop of a region of interest to a model's input tensor (replaces cv2.warpAffine).
+
+The ROI is a ``size`` = (w, h) box centred on ``center`` = (cx, cy) and rotated by ``rotation``
+radians (the box's x axis points along (cos r, sin r) in image pixels, y down: MediaPipe's
+convention). It is resampled bilinearly to ``out_size`` = (ow, oh) and normalised to ``value_range``.
+Pixel centres sit at integer coordinates in both images, as in OpenCV.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from talkies.errors import InputError
+
+from ._validate import as_f32, as_f64, as_image, as_pair, as_scalar, check_out
+from ._sample import resample_span, sample_constant, scratch, span_inside
+from .config import jit
+
+
+def roi_matrix(center: Sequence[float], size: Sequence[float], rotation: float,
+               out_size: Sequence[int]) -> np.ndarray:
+    """The 2×3 float64 affine matrix taking crop pixels (u, v) to image pixels (x, y).
+
+    Crop pixel (u, v) covers [u-½, u+½]; the crop's outer edges (u = -½ and ow-½) land on the ROI box's
+    edges. Use :func:`transform_points` to take landmarks found in the crop back to the image.
+    """
+    cx, cy = as_pair(center, "center")
+    bw, bh = as_pair(size, "size", positive=True)
+    ow, oh = _out_size(out_size)
+    r = as_scalar(rotation, "rotation")
+    c, s = math.cos(r), math.sin(r)
+    sx, sy = bw / ow, bh / oh
+    # Box-local offset of crop pixel (u, v): ((u+½)·sx - w/2, (v+½)·sy - h/2), then rotate and shift.
+    lx, ly = 0.5 * sx - 0.5 * bw, 0.5 * sy - 0.5 * bh
+    return np.array([[c * sx, -s * sy, cx + c * lx - s * ly],
+                     [s * sx, c * sy, cy + s * lx + c * ly]], np.float64)
+
+
+def transform_points(points: Any, matrix: Any) -> np.ndarray:
+    """Apply a 2×3 affine ``matrix`` to (N, 2+) points; extra columns (e.g. z) are copied as is."""
+    pts = as_f32(points, "points", (None, None))
+    if pts.shape[1] < 2:
+        raise InputError(f"points must have at least 2 columns (x, y), got shape {pts.shape}")
+    m = as_f64(matrix, "matrix", (2, 3))
+    res = pts.copy()
+    res[:, :2] = pts[:, :2].astype(np.float64) @ m[:, :2].T + m[:, 2]
+    return res
+
+
+def _out_size(out_size: Sequence[int]) -> tuple[int, int]:
+    if len(out_size) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in out_size):
+        raise TypeError(f"out_size must be two ints (width, height), got {out_size!r}")
+    ow, oh = int(out_size[0]), int(out_size[1])
+    if ow < 1 or oh < 1:
+        raise InputError(f"out_size must be positive, got {(ow, oh)}")
+    return ow, oh
+
+
+@jit
+def _crop_kernel(image: np.ndarray, m: np.ndarray, out: np.ndarray, scale: float, offset: float,
+                 border: float) -> None:
+    h, w, nch = image.shape
+    oh, ow, _ = out.shape
+    flat = image.reshape(-1)
+    flat_out = out.reshape(-1)
+    offs, fx, fy = scratch(ow)
+    for v in range(oh):
+        rx = m[0, 1] * v + m[0, 2]
+        ry = m[1, 1] * v + m[1, 2]
+        if span_inside(m[0, 0], rx, m[1, 0], ry, 0, ow - 1, w, h):
+            resample_span(flat, w * nch, nch, flat_out, v * ow * nch, ow, rx, m[0, 0], ry, m[1, 0], scale, offset,
+                          offs, fx, fy)
+        else:  # rows reaching past the image edge (a face near the frame border)
+            for u in range(ow):
+                sample_constant(image, m[0, 0] * u + rx, m[1, 0] * u + ry, border, out, v, u, scale, offset)
+
+
+def crop(image: Any, center: Sequence[float], size: Sequence[float], *, rotation: float = 0.0,
+         out_size: Sequence[int] = (256, 256), value_range: Sequence[float] = (0.0, 1.0), border: float = 0.0,
+         out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Crop a rotated ROI, resize it bilinearly and normalise it for a model input.
+
+    Args:
+        image: H×W×C (or H×W) uint8 (0-255) or float32 (0-1).
+        center: ROI centre (cx, cy) in image pixels.
+        size: ROI (width, height) in image pixels.
+        rotation: ROI rotation in radians (MediaPipe's convention, see the module docstring).
+        out_size: (width, height) of the crop, e.g. (256, 256) for the landmark model.
+        value_range: (lo, hi): full-scale input (255 for uint8, 1.0 for float) maps to hi, 0 to lo;
+            (0, 1) for MediaPipe's landmark model, (-1, 1) for its detector.
+        border: value (in input units) of pixels outside the image; 0 gives ``lo``.
+        out: optional (oh, ow, C) float32 C-contiguous buffer, e.g. ``batch[0]`` of an NHWC tensor.
+
+    Returns:
+        (crop, matrix): the (oh, ow, C) float32 crop and the 2×3 float64 matrix mapping crop pixels to
+        image pixels (see :func:`roi_matrix`, :func:`transform_points`).
+    """
+    img = as_image(image)
+    m = roi_matrix(center, size, rotation, out_size)
+    ow, oh = _out_size(out_size)
+    lo, hi = as_pair(value_range, "value_range")
+    fill = as_scalar(border, "border")
+    shape = (oh, ow, img.shape[2])
+    if out is None:
+        out = np.empty(shape, np.float32)
+    else:
+        check_out(out, "out", shape, np.float32)
+    full_scale = 255.0 if img.dtype == np.uint8 else 1.0
+    _crop_kernel(img, m, out, (hi - lo) / full_scale, lo, fill)
+    return out, m
+
+
+__all__ = ["crop", "roi_matrix", "transform_points"]
