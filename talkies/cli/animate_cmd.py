@@ -137,6 +137,8 @@ class RenderReport:
     subtitles: Path | None = None
     result: object = None
     """The AnimationResult (its .plan holds every frame's weights and pose)."""
+    motion: object = None
+    """The driving FaceMotion before planning (100 fps speech motion, or the retargeted driver)."""
 
 
 def _animator(photo, options, models):
@@ -183,7 +185,7 @@ def animate_audio(photo, audio_path: str | os.PathLike, output: str | os.PathLik
         log.warning("%s is silent: the video shows the face at rest", audio_path)
     result = _render(animator, motion, len(pcm) / rate, output, pcm, rate, source=Path(audio_path).name)
     return RenderReport(result.path, result.frames, result.duration, result.size, time.perf_counter() - t0,
-                        result=result)
+                        result=result, motion=motion)
 
 
 def animate_text(photo, text: str, output: str | os.PathLike, options=None, *, voice: str = "en-us",
@@ -209,7 +211,7 @@ def animate_text(photo, text: str, output: str | os.PathLike, options=None, *, v
     if srt:
         srt_path = write_text_atomic(Path(output).with_suffix(".srt"), subtitles(text, speech))
     return RenderReport(result.path, result.frames, result.duration, result.size, time.perf_counter() - t0,
-                        subtitles=srt_path, result=result)
+                        subtitles=srt_path, result=result, motion=motion)
 
 
 def driver_motion(motion, *, rest_percentile: float = 5.0, max_angle: float = 0.45) -> object:
@@ -256,7 +258,7 @@ def reenact(photo, driver: str | os.PathLike, output: str | os.PathLike, options
     result = _render(animator, motion, duration, output, pcm, rate, synthesize=False,
                      source=f"reenacted from {Path(driver).name}")
     return RenderReport(result.path, result.frames, result.duration, result.size, time.perf_counter() - t0,
-                        result=result)
+                        result=result, motion=motion)
 
 
 def _default_models(models):
