@@ -41,10 +41,10 @@ log = get_logger(__name__)
 
 #: IoU above which a detection is taken to be a face already being tracked (MediaPipe: 0.5).
 SAME_FACE_IOU = 0.5
-#: A returning face gets a lost face's id when their boxes overlap this much, or their centres are
-#: closer than REID_CENTRE × the face size.
+#: A returning face gets a lost face's id (lost at most lost_face_memory_s ago) when their boxes overlap
+#: this much, or their centres are closer than REID_CENTRE × the face size.
 REID_IOU = 0.3
-REID_CENTRE = 0.5
+REID_CENTRE = 1.0
 
 
 class RunningMode(_Choice):
@@ -99,7 +99,7 @@ class TrackedFace:
     weights: np.ndarray
     """(52,) float32 ARKit weights in canonical Blendshape order, calibrated when a calibration is set."""
     raw_weights: np.ndarray
-    """(52,) float32 weights before calibration."""
+    """(52,) float32 weights before calibration (smoothed when smoothing is on)."""
     head_pose: np.ndarray
     """(6,) float32 yaw, pitch, roll (radians), tx, ty, tz (cm, camera space); see runtime.face.pose."""
     transform: np.ndarray
@@ -161,10 +161,15 @@ class FaceTrackerOptions:
     threads: int | None = None
     """Threads per model (default: $TALKIES_THREADS or 1)."""
     smoothing: bool = True
-    """One-Euro smoothing of the landmarks in VIDEO / LIVE_STREAM modes (MediaPipe's parameters)."""
+    """One-Euro smoothing in VIDEO / LIVE_STREAM modes: of the landmarks (MediaPipe's parameters, in
+    face sizes per second) and, separately, of the weights. The weights come from the unsmoothed
+    landmarks: smoothing landmarks one coordinate at a time lags them unevenly during fast head motion,
+    which distorts the face's shape and so the weights."""
     smoothing_min_cutoff: float = one_euro.MIN_CUTOFF
     smoothing_beta: float = one_euro.BETA
     smoothing_derivate_cutoff: float = one_euro.D_CUTOFF
+    weight_smoothing_min_cutoff: float = 1.0
+    weight_smoothing_beta: float = 0.5
     calibration: Calibration | None = None
     """Rest-pose offsets applied to every face without its own (see FaceTracker.calibrate)."""
     result_callback: ResultCallback | None = None
@@ -175,20 +180,23 @@ class FaceTrackerOptions:
     """How long a lost face's id is kept for the same face coming back."""
 
     def __post_init__(self) -> None:
-        self.running_mode = RunningMode.parse(self.running_mode)
-        self.backend = Backend.parse(self.backend)
-        self.precision = Precision.parse(self.precision)
+        for name, kind in (("running_mode", RunningMode), ("backend", Backend), ("precision", Precision)):
+            try:
+                setattr(self, name, kind.parse(getattr(self, name)))
+            except InputError as exc:
+                raise InputError(f"{name}: {exc}") from None
         if isinstance(self.num_faces, bool) or not isinstance(self.num_faces, int) or self.num_faces < 1:
             raise InputError(f"num_faces must be a positive integer, got {self.num_faces!r}")
         for name in ("min_detection_confidence", "min_presence_confidence"):
             value = getattr(self, name)
             if not 0.0 <= float(value) <= 1.0:
                 raise InputError(f"{name} must be in [0, 1], got {value!r}")
-        for name in ("smoothing_min_cutoff", "smoothing_derivate_cutoff"):
+        for name in ("smoothing_min_cutoff", "smoothing_derivate_cutoff", "weight_smoothing_min_cutoff"):
             if not float(getattr(self, name)) > 0:
                 raise InputError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if not float(self.smoothing_beta) >= 0:
-            raise InputError(f"smoothing_beta must be >= 0, got {self.smoothing_beta!r}")
+        for name in ("smoothing_beta", "weight_smoothing_beta"):
+            if not float(getattr(self, name)) >= 0:
+                raise InputError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.redetect_interval < 1:
             raise InputError(f"redetect_interval must be >= 1, got {self.redetect_interval!r}")
         if self.threads is not None and self.threads < 1:
@@ -210,6 +218,7 @@ class _Track:
     box: np.ndarray
     last_seen: float
     filter: OneEuroFilter | None = None
+    weight_filter: OneEuroFilter | None = None
     calibration: Calibration | None = None
     rest_samples: list[np.ndarray] = field(default_factory=list)
 
@@ -250,6 +259,7 @@ class FaceTracker:
         self._last_ts: int | None = None
         self._calibrate_frames = 0
         self._closed = False
+        self._stopping = False
         # LIVE_STREAM worker
         self._cond = threading.Condition()
         self._pending: tuple[np.ndarray, int] | None = None
@@ -374,11 +384,12 @@ class FaceTracker:
         """Finish the queued LIVE_STREAM frame, stop the thread and release the models."""
         if self._closed:
             return
-        self._closed = True
         with self._cond:
+            self._stopping = True
             self._cond.notify_all()
         if self._worker is not None:
             self._worker.join()
+        self._closed = True
         if self._owns_models:
             self.models.close()
         self._raise_worker_error()
@@ -440,8 +451,10 @@ class FaceTracker:
                             last_seen=now)
                 if tracking:
                     self._next_id += 1
-            elif tr.filter is not None:
-                tr.filter.reset()
+            else:  # the same face back after a loss: restart its filters
+                for f in (tr.filter, tr.weight_filter):
+                    if f is not None:
+                        f.reset()
             boxes.append(roi.box())
             new.append((tr, res, False))
         return new
@@ -481,16 +494,20 @@ class FaceTracker:
         raw = res.landmarks
         box = _landmark_box(raw)
         landmarks = raw
+        raw_weights = self.blendshape_model(raw)
         if tracking:
             tr.roi, tr.box, tr.last_seen = roi_from_landmarks(raw), box, now
             if self.options.smoothing:
+                opts = self.options
                 if tr.filter is None:
-                    tr.filter = OneEuroFilter(min_cutoff=self.options.smoothing_min_cutoff,
-                                              beta=self.options.smoothing_beta,
-                                              d_cutoff=self.options.smoothing_derivate_cutoff)
+                    tr.filter = OneEuroFilter(min_cutoff=opts.smoothing_min_cutoff, beta=opts.smoothing_beta,
+                                              d_cutoff=opts.smoothing_derivate_cutoff)
+                    tr.weight_filter = OneEuroFilter(min_cutoff=opts.weight_smoothing_min_cutoff,
+                                                     beta=opts.weight_smoothing_beta,
+                                                     d_cutoff=opts.smoothing_derivate_cutoff)
                 scale = ((box[2] - box[0]) + (box[3] - box[1])) / 2.0  # MediaPipe's object scale
                 landmarks = tr.filter.step(raw, now, value_scale=1.0 / max(float(scale), 1e-6))
-        raw_weights = self.blendshape_model(landmarks)
+                raw_weights = tr.weight_filter.step(raw_weights, now)  # type: ignore[union-attr]
         weights = raw_weights
         if calibrated:
             if tracking and self._calibrate_frames and tr.calibration is None:
@@ -547,7 +564,7 @@ class FaceTracker:
     def _run_worker(self) -> None:
         while True:
             with self._cond:
-                while self._pending is None and not self._closed:
+                while self._pending is None and not self._stopping:
                     self._cond.wait()
                 if self._pending is None:
                     return
