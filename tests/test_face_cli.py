@@ -15,8 +15,10 @@ from PIL import Image
 
 from talkies.cli import main
 from talkies.runtime.formats import LIVELINK_HEADER
-from tests.test_face_common import bundle_dir, make_clip, photo
+from tests.test_face_common import bundle_dir, make_clip, needs_jit, photo
 from tests.test_formats import DESIGN_LIVELINK_HEADER
+
+pytestmark = needs_jit
 
 DESIGN_LIVELINK = DESIGN_LIVELINK_HEADER.split(",")  # DESIGN.md's Live Link Face header, verbatim
 
@@ -152,3 +154,25 @@ def test_missing_bundles_name_the_export_command(files, tmp_path, capsys, monkey
     code, _, err = run(capsys, "faces", files / "astronaut.png", "--bundle-dir", tmp_path / "none")
     assert code == 2
     assert "talkies export face_landmarks --target onnx --precision fp32" in err
+
+
+def test_missing_bundles_are_built_once_when_the_export_extra_is_there(files, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    from talkies.targets import bundle_writer
+
+    built = []
+
+    def fake_export(model, target, precision, out_dir):  # stands in for the 30 s export: copy the built ones
+        built.append((model, target, str(precision), Path(out_dir).name))
+        shutil.copytree(bundle_dir() / f"{model}-onnx-fp32", out_dir)
+        return Path(out_dir)
+
+    monkeypatch.setattr(bundle_writer, "export_bundle", fake_export)
+    root = tmp_path / "bundles"
+    shutil.copytree(bundle_dir() / "face_detector-onnx-fp32", root / "face_detector-onnx-fp32")
+    for _ in range(2):
+        code, stdout, err = run(capsys, "faces", files / "astronaut.png", "--bundle-dir", root)
+        assert code == 0 and stdout.strip().splitlines()[-1].startswith("face 0:"), err
+    assert built == [("face_landmarks", "onnx", "fp32", "face_landmarks-onnx-fp32"),
+                     ("face_blendshapes", "onnx", "fp32", "face_blendshapes-onnx-fp32")]

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from talkies.kernels.config import JIT_DISABLED
 from talkies.runtime.face.models import FaceModels, default_bundle_dir, missing_bundles
 from talkies.runtime.session import backend_available
 
@@ -45,6 +46,11 @@ MEDIAPIPE = {
     },
 }
 PHOTOS = tuple(MEDIAPIPE)
+
+#: The full pipeline crops 256² frames: minutes per test in pure Python, so only the small cases run
+#: under NUMBA_DISABLE_JIT=1.
+needs_jit = pytest.mark.skipif(JIT_DISABLED, reason="full-pipeline test: needs compiled kernels "
+                                                     "(NUMBA_DISABLE_JIT=1 runs the small cases only)")
 
 
 @functools.lru_cache(maxsize=None)

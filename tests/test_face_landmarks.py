@@ -15,7 +15,9 @@ from talkies.runtime.face import FaceModels, track_image
 from talkies.runtime.face.blendshapes import MODEL_LABELS, UNSUPPORTED, BlendshapeModel, to_arkit
 from talkies.runtime.face.tracker import FaceTrackerResult
 from tests.test_face_common import (LANDMARK_IDS, MEDIAPIPE, PHOTOS, bundle_backends, bundle_dir,
-                                    mediapipe_models, photo, photo_landmarks)
+                                    mediapipe_models, needs_jit, photo, photo_landmarks)
+
+pytestmark = needs_jit
 
 #: Parity limits against MediaPipe (DESIGN: landmarks within 1 px mean, blend-shapes within 0.02).
 LANDMARK_MEAN_PX = 1.0

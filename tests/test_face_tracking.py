@@ -14,8 +14,10 @@ from talkies.runtime.blendshapes import Blendshape
 from talkies.runtime.face import (Calibration, FaceModels, FaceTracker, FaceTrackerOptions, RunningMode,
                                   track_image, track_video)
 from talkies.runtime.face.roi import apply_matrix
-from tests.test_face_common import (LANDMARK_IDS, bundle_dir, make_clip, photo, photo_landmarks, photo_motion,
-                                    render_frame)
+from tests.test_face_common import (LANDMARK_IDS, bundle_dir, make_clip, needs_jit, photo, photo_landmarks,
+                                    photo_motion, render_frame)
+
+pytestmark = needs_jit
 
 FRAMES = 36
 
