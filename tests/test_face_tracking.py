@@ -3,6 +3,7 @@ calibration, smoothing, and bad inputs."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 
@@ -218,3 +219,27 @@ def test_bad_options_and_missing_bundles(tmp_path):
             tracker.calibrate()
     with pytest.raises(InputError, match="closed"):
         tracker.detect(photo("astronaut"))
+
+
+def test_a_face_lost_and_refound_in_the_same_frame_keeps_its_id():
+    frame, _ = render_frame(photo("astronaut"), (400, 300), 0.9, 0.0, 0.0, 0.0)
+    with FaceTracker(_video_options()) as tracker:
+        calls = _count_detector_calls(tracker)
+        run = tracker.landmark_model.run
+        state = {"fail": False}
+
+        def flaky(image, roi):  # the tracking crop of frame 3 "loses" the face
+            res = run(image, roi)
+            if state["fail"]:
+                state["fail"] = False
+                return dataclasses.replace(res, presence=0.0)
+            return res
+
+        tracker.landmark_model.run = flaky  # type: ignore[method-assign]
+        results = []
+        for i in range(5):
+            state["fail"] = i == 3
+            results.append(tracker.detect_for_video(frame, i * 33))
+    assert [r[0].face_id for r in results] == [0] * 5
+    assert [r[0].tracked for r in results] == [False, True, True, False, True]
+    assert all(r.lost == () for r in results) and len(calls) == 2

@@ -413,9 +413,12 @@ class FaceTracker:
         if tracking:
             for tr in self._tracks:
                 res = self.landmark_model.run(image, tr.roi)
-                (found.append((tr, res, True)) if res.presence >= self.options.min_presence_confidence
-                 else lost.append(tr))
+                if res.presence >= self.options.min_presence_confidence:
+                    found.append((tr, res, True))
+                else:
+                    lost.append(tr)
             found = self._drop_duplicates(found, lost)
+            self._retire(lost, now)  # before detecting, so a face lost and re-found here keeps its id
         self._since_detect += 1
         want_more = len(found) < self.options.num_faces
         if not tracking or (want_more and (not self._tracks or lost
@@ -423,13 +426,13 @@ class FaceTracker:
             self._since_detect = 0
             found += self._detect_new(image, found, now, tracking)
         if tracking:
-            self._retire(lost, now)
             self._tracks = [tr for tr, _, _ in found]
         faces = [self._face(tr, res, was_tracked, now, (height, width), tracking, calibrated)
                  for tr, res, was_tracked in found]
         faces.sort(key=lambda f: f.face_id)
+        present = {f.face_id for f in faces}
         return FaceTrackerResult(faces=tuple(faces), timestamp_ms=timestamp_ms, image_size=(height, width),
-                                 lost=tuple(sorted(tr.face_id for tr in lost)))
+                                 lost=tuple(sorted(tr.face_id for tr in lost if tr.face_id not in present)))
 
     def _detect_new(self, image: np.ndarray, found: list[tuple[_Track, LandmarkResult, bool]], now: float,
                     tracking: bool) -> list[tuple[_Track, LandmarkResult, bool]]:
