@@ -33,7 +33,7 @@ from talkies.runtime.blendshapes import ARKIT_NAMES, NUM_BLENDSHAPES, Blendshape
 from talkies.runtime.lipsync import EXPRESSIONS as LIPSYNC_EXPRESSIONS
 from talkies.runtime.motion import FaceMotion
 from talkies.runtime.rig import FACE_OVAL, INNER_LIP_LOOP, LIPS_LOWER_INNER, LIPS_UPPER_INNER, FaceRig, \
-    FittedFace
+    FittedFace, polygon_mask
 from talkies.types import _Choice
 
 log = get_logger(__name__)
@@ -41,6 +41,7 @@ log = get_logger(__name__)
 WATERMARK_TEXT = "AI-generated"
 METADATA_COMMENT = f"synthesised by talkies {__version__}"
 MIN_FACE_SIZE = 64
+TEETH_SIZE = 0.11  # height of the upper-teeth band, as a fraction of the mouth width
 MAX_INTENSITY = 2.0
 
 
@@ -370,8 +371,9 @@ def output_size(width: int, height: int, resolution: Resolution) -> tuple[int, i
     return w - w % 2, target
 
 
-def _mouth_colours(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cavity and teeth colours that suit the photo (a dark lip tone; teeth as light as the skin allows)."""
+def _mouth_colours(image: np.ndarray, landmarks: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cavity and teeth colours that suit the photo: a dark lip tone, and the photo's own teeth when
+    its mouth is open, else a tooth shade as light as the skin allows."""
     h, w = image.shape[:2]
 
     def sample(ids) -> np.ndarray:
@@ -382,11 +384,23 @@ def _mouth_colours(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray
 
     lips = sample(INNER_LIP_LOOP)
     skin = sample((50, 280, 101, 330, 151, 9, 8))
-    cavity = lips * 0.28
+    cavity = lips * 0.22
     lum = float(skin @ np.array([0.299, 0.587, 0.114]))
     grey = np.full(3, lum)
-    tint = grey + 0.25 * (skin - grey)  # little of the skin's hue
-    teeth = tint * (np.clip(1.3 * lum, 110.0, 225.0) / max(lum, 1.0))
+    tint = grey + 0.35 * (skin - grey)  # a little of the skin's hue
+    teeth = tint * (np.clip(1.05 * lum, 100.0, 200.0) / max(lum, 1.0))
+    poly = landmarks[list(INNER_LIP_LOOP), :2]
+    x0, y0 = np.maximum(np.floor(poly.min(0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(poly.max(0)).astype(int) + 1, [w, h])
+    if PhotoAnimator._lip_gap(landmarks) > 0.04 * scale and x1 > x0 and y1 > y0:  # teeth may show
+        ys, xs = np.mgrid[y0:y1, x0:x1]
+        inside = polygon_mask(np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64), poly)
+        pixels = image[y0:y1, x0:x1].reshape(-1, 3)[inside].astype(np.float32)
+        if len(pixels) >= 20:
+            bright = pixels @ np.array([0.299, 0.587, 0.114])
+            top = pixels[bright >= np.percentile(bright, 70)]
+            if float(top.mean(0) @ np.array([0.299, 0.587, 0.114])) > 1.1 * lum * 0.6:
+                teeth = top.mean(0) * 0.92
     return np.clip(cavity, 0, 255), np.clip(teeth, 0, 255)
 
 
@@ -445,7 +459,7 @@ class PhotoAnimator:
         self._verts = np.empty((self.fitted.neutral.shape[0], 3), np.float32)
         self._frame = np.empty_like(self.image)
         self._oval_neutral = self.fitted.neutral[self.mesh.oval].astype(np.float64)
-        self.cavity_colour, self.teeth_colour = _mouth_colours(self.image, self.fitted.landmarks)
+        self.cavity_colour, self.teeth_colour = _mouth_colours(self.image, self.fitted.landmarks, self.fitted.scale)
         self._gap0 = self._lip_gap(self.fitted.landmarks)
         self._wm = _watermark_patch(self.options.watermark_text, out_h) if self.options.watermark else None
 
@@ -537,8 +551,19 @@ class PhotoAnimator:
             return
         patch = frame[y0:y1, x0:x1]
         filled = fill_mouth(patch, poly - np.array([x0, y0], np.float32), cavity_colour=self.cavity_colour,
-                            teeth_colour=self.teeth_colour, softness=max(1.0, 0.012 * self.fitted.scale))
-        if alpha >= 0.999:
+                            teeth_colour=self.teeth_colour, teeth_size=TEETH_SIZE,
+                            softness=max(1.0, 0.015 * self.fitted.scale))
+        if self._gap0 > 1.0:
+            # The photo's own mouth is open (teeth showing): keep its warped interior as deep as the
+            # photo's opening below the upper lip, and paint the cavity only further down.
+            upper = face[list(LIPS_UPPER_INNER), :2]
+            order = np.argsort(upper[:, 0])
+            top = np.interp(np.arange(x0, x1), upper[order, 0], upper[order, 1])
+            depth = np.arange(y0, y1)[:, None] - top[None, :]
+            ramp = np.clip((depth - 0.8 * self._gap0) / (0.5 * self._gap0 + 1.0), 0.0, 1.0)
+            mask = (alpha * ramp * ramp * (3 - 2 * ramp))[:, :, None]
+            patch[...] = (patch * (1.0 - mask) + filled * mask + 0.5).astype(np.uint8)
+        elif alpha >= 0.999:
             patch[...] = filled
         else:
             patch[...] = (patch * (1.0 - alpha) + filled * alpha + 0.5).astype(np.uint8)

@@ -277,7 +277,7 @@ def reference_face(canonical_vertices: np.ndarray) -> np.ndarray:
     return np.concatenate([v, np.asarray(iris)]).astype(np.float32)
 
 
-def _polygon_mask(points: np.ndarray, poly: np.ndarray) -> np.ndarray:
+def polygon_mask(points: np.ndarray, poly: np.ndarray) -> np.ndarray:
     """Points (x, y) inside a closed polygon (even-odd rule)."""
     x, y = points[:, 0], points[:, 1]
     inside = np.zeros(len(points), bool)
@@ -303,9 +303,9 @@ class _Builder:
         upper_poly = np.concatenate([p[list(LIPS_UPPER_OUTER)], p[list(LIPS_UPPER_INNER)][::-1]])
         lower_poly = np.concatenate([p[list(LIPS_LOWER_OUTER)], p[list(LIPS_LOWER_INNER)][::-1]])
         mesh = np.arange(self.n) < 468
-        self.upper_lip = set(np.nonzero(_polygon_mask(p, upper_poly) & mesh)[0]) | set(LIPS_UPPER_OUTER[1:-1]) \
+        self.upper_lip = set(np.nonzero(polygon_mask(p, upper_poly) & mesh)[0]) | set(LIPS_UPPER_OUTER[1:-1]) \
             | set(LIPS_UPPER_INNER[1:-1])
-        self.lower_lip = set(np.nonzero(_polygon_mask(p, lower_poly) & mesh)[0]) | set(LIPS_LOWER_OUTER[1:-1]) \
+        self.lower_lip = set(np.nonzero(polygon_mask(p, lower_poly) & mesh)[0]) | set(LIPS_LOWER_OUTER[1:-1]) \
             | set(LIPS_LOWER_INNER[1:-1])
         corners = {c for pair in MOUTH_CORNERS.values() for c in pair}
         self.upper_lip -= corners
@@ -388,7 +388,10 @@ def build_shapes(reference: np.ndarray, triangles: np.ndarray) -> dict[str, np.n
 
     # ---- jaw ----------------------------------------------------------------------------------
     chin = [i for i in range(468) if ref[i, 1] > ref[17, 1] + 0.02 and abs(ref[i, 0]) < 0.45]
-    jaw_handles = {i: 1.0 for i in lower + chin + list(JAW_LINE)}
+    jaw_handles = {i: 1.0 for i in chin + list(JAW_LINE)}
+    half = abs(ref[LIPS_LOWER_OUTER[0], 0] - ref[LIPS_LOWER_OUTER[-1], 0]) / 2
+    for i in lower:  # the lower lip drops fully in the middle, less towards the corners: an oval opening
+        jaw_handles[i] = 0.45 + 0.55 * float(np.clip(1.0 - (ref[i, 0] / half) ** 2, 0.0, 1.0)) ** 0.5
     for pair in MOUTH_CORNERS.values():
         for c in pair:
             jaw_handles[c] = 0.45

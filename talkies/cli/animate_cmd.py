@@ -248,7 +248,7 @@ def reenact(photo, driver: str | os.PathLike, output: str | os.PathLike, options
         pcm, rate = _load_audio(Path(driver))
         duration = duration or len(pcm) / rate
     animator = _animator(photo, options, models)
-    motions = track_video(driver, FaceTrackerOptions(num_faces=4), models=models,
+    motions = track_video(driver, FaceTrackerOptions(num_faces=4, smoothing=False), models=models,
                           keep_landmarks=True)
     main = max(motions, key=lambda m: float(np.mean(np.ptp(m.extras["landmarks"][:, :, 1], axis=1)))
                * float(np.mean(m.tracked)))
