@@ -1,7 +1,8 @@
 """Shared helpers of the face tests: real photos, models, bundles, and a synthetic clip made from photos.
 
 MEDIAPIPE holds MediaPipe's own FaceLandmarker output (mediapipe 1.2.2, IMAGE mode, the same
-face_landmarker.task) on the two photos: 13 landmarks in image pixels and the 52 blend-shape scores.
+face_landmarker.task) on the two photos: 13 landmarks in image pixels, the 52 blend-shape scores and the
+top 3 rows of the facial transformation matrix (cm).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ MEDIAPIPE = {
                    0.0031, 0.0, 0.0007, 0.005, 0.0132, 0.012, 0.0094, 0.0001, 0.0001, 0.0003, 0.0003, 0.1688,
                    0.1259, 0.0004, 0.0053, 0.0192, 0.0054, 0.0937, 0.0092, 0.007, 0.0052, 0.0182, 0.0039,
                    0.0002, 0.0004, 0.0, 0.0],
+        "matrix": [[0.99853, -0.0535, 0.00874, 0.74293], [0.05413, 0.99298, -0.10518, 6.29834],
+                   [-0.00305, 0.1055, 0.99442, -42.56403]],
     },
     "astronaut": {
         "landmarks": {1: (223.53, 131.06), 10: (226.03, 72.24), 13: (223.29, 143.16), 14: (222.99, 149.20),
@@ -43,6 +46,8 @@ MEDIAPIPE = {
                    0.0006, 0.0128, 0.0002, 0.0005, 0.027, 0.0214, 0.0, 0.0, 0.0044, 0.0023, 0.0606, 0.1392,
                    0.1056, 0.1754, 0.0029, 0.0004, 0.0041, 0.0309, 0.0045, 0.0234, 0.8992, 0.9043, 0.007,
                    0.0241, 0.4681, 0.4741, 0.0, 0.0],
+        "matrix": [[0.99808, 0.0618, -0.00481, -5.01267], [-0.06096, 0.96437, -0.25745, 22.73384],
+                   [-0.01127, 0.25725, 0.96628, -70.0467]],
     },
 }
 PHOTOS = tuple(MEDIAPIPE)

@@ -58,6 +58,15 @@ def test_every_backend_matches_mediapipe():
             assert diff.max() < BLENDSHAPE_MAX_ABS, (backend, name, MODEL_LABELS[int(diff.argmax())], diff.max())
 
 
+@pytest.mark.parametrize("name", PHOTOS)
+def test_head_pose_matches_mediapipe_transformation_matrix(name):
+    face = _result("mediapipe-tflite", name)[0]
+    ref = np.array(MEDIAPIPE[name]["matrix"])
+    np.testing.assert_allclose(face.transform[:3, :3], ref[:, :3], atol=2e-3)  # ≈ 0.1°
+    np.testing.assert_allclose(face.transform[:3, 3], ref[:, 3], atol=0.05 + 0.002 * abs(ref[2, 3]))  # cm
+    np.testing.assert_allclose(face.head_pose[3:], ref[:, 3], atol=0.2)
+
+
 def test_backends_agree_with_each_other():
     backends = _backends()
     for name in PHOTOS:

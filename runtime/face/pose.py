@@ -5,11 +5,11 @@ viewer) and its Procrustes landmark basis (33 weighted landmarks), decoded from
 `geometry_pipeline_metadata_landmarks.binarypb` and shipped as `models/face/canonical_face.npz` so the
 runtime needs no MediaPipe asset.
 
-Landmarks (x, y in image pixels, y down; z in pixels, smaller is nearer) are turned into a right-handed
-camera frame (x right, y up, z towards the viewer) and the mesh is fitted to them: q ≈ s·R·p + t. R gives
-the head rotation, s the pixels per cm. Depth comes from a pinhole camera with MediaPipe's default 63°
-vertical field of view (weak perspective: tz = −f/s), so the translation is in cm in camera space, like
-MediaPipe's facial transformation matrix.
+Landmarks (x, y in image pixels, y down; z in pixels, smaller is nearer) are unprojected through a
+perspective camera with MediaPipe's default 63° vertical field of view into metric camera space
+(x right, y up, z towards the viewer, cm), exactly as MediaPipe's geometry pipeline does, and the mesh is
+fitted to them: q ≈ s·R·p + t. R is the head rotation and t the head position in cm, so the transform
+equals MediaPipe's facial transformation matrix.
 
 Euler angles: R = Ry(yaw) · Rx(pitch) · Rz(roll), in radians. Positive yaw turns the face towards the
 image's right (the subject's left), positive pitch tilts it down, positive roll turns it
@@ -73,7 +73,7 @@ class HeadPose:
     translation: np.ndarray
     """(3,) cm in camera space (x right, y up, z towards the viewer: a visible face has tz < 0)."""
     scale: float
-    """Image pixels per cm of the canonical face."""
+    """Image pixels per cm at the head's depth."""
     transform: np.ndarray
     """(4, 4) float32 rigid transform canonical face (cm) → camera space (cm)."""
 
@@ -119,33 +119,42 @@ def matrix_from_euler(yaw: float, pitch: float, roll: float) -> np.ndarray:
     return ry @ rx @ rz
 
 
-def camera_points(landmarks: np.ndarray) -> np.ndarray:
-    """Image-pixel landmarks (x, y down, z away) → right-handed camera frame (x, y up, z towards viewer)."""
-    pts = np.asarray(landmarks, np.float64)[:, :3].copy()
-    pts[:, 1:] *= -1.0
-    return pts
-
-
 def estimate_pose(landmarks: np.ndarray, image_size: tuple[int, int], *,
                   reference: FaceReference | None = None,
-                  vertical_fov_degrees: float = VERTICAL_FOV_DEGREES) -> HeadPose:
-    """Head pose of 478 (or 468) landmarks in an image of `image_size` = (height, width) pixels."""
+                  vertical_fov_degrees: float = VERTICAL_FOV_DEGREES, near: float = 1.0) -> HeadPose:
+    """Head pose of 478 (or 468) landmarks in an image of `image_size` = (height, width) pixels.
+
+    MediaPipe's geometry pipeline (screen → metric space): the landmarks go onto the near plane of a
+    perspective camera; a first weighted fit to the canonical face gives the scale that sets their depth,
+    a second refines it, and the landmarks unprojected with that depth are fitted once more. The result
+    reproduces MediaPipe's facial transformation matrix.
+    """
     ref = reference or face_reference()
     height, width = image_size
-    q = camera_points(np.asarray(landmarks)[ref.ids])
-    src = ref.vertices[ref.ids]
+    lm = np.asarray(landmarks, np.float64)[:, :3]
+    h_near = 2.0 * near * math.tan(math.radians(vertical_fov_degrees) / 2.0)
+    w_near = width * h_near / height
+    x = lm[:, 0] / width * w_near - w_near / 2.0  # near-plane units, y up
+    y = (1.0 - lm[:, 1] / height) * h_near - h_near / 2.0
+    z = lm[:, 2] / width * w_near
+    depth_offset = float(z.mean())
+    src = ref.vertices[ref.ids].astype(np.float64)
+
+    def fit(points: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        return fit_similarity(src, points[ref.ids], ref.weights)
+
+    def unproject(scale: float) -> np.ndarray:
+        depth = (z - depth_offset + near) / scale
+        return np.stack([x * depth / near, y * depth / near, -depth], axis=1)
+
+    first = fit(np.stack([x, y, -z], axis=1))[0]
+    second = fit(unproject(first))[0]
+    metric = unproject(first * second)  # cm, camera space: x right, y up, z towards the viewer
+    _, rot, t = fit(metric)
     focal = (height / 2.0) / math.tan(math.radians(vertical_fov_degrees) / 2.0)
-    scale, rot, t = fit_similarity(src, q, ref.weights)
-    # Perspective: a face off the optical axis is seen obliquely, so its image x, y carry a depth-
-    # proportional shear (dx = s·(dX + X0/D0·dZ)). Undo it with the first fit's position, then refit.
-    off = np.array([t[0] - width / 2.0, t[1] + height / 2.0]) / focal
-    q[:, :2] -= off[None, :] * q[:, 2:3]
-    scale, rot, t = fit_similarity(src, q, ref.weights)
-    # t is where the mesh origin lands, in pixels: (x, -y) relative to the image's top-left corner.
-    translation = np.array([(t[0] - width / 2.0) / scale, (t[1] + height / 2.0) / scale, -focal / scale])
     transform = np.eye(4)
     transform[:3, :3] = rot
-    transform[:3, 3] = translation
+    transform[:3, 3] = t
     yaw, pitch, roll = euler_from_matrix(rot)
-    return HeadPose(yaw=yaw, pitch=pitch, roll=roll, translation=translation.astype(np.float32), scale=scale,
-                    transform=transform.astype(np.float32))
+    return HeadPose(yaw=yaw, pitch=pitch, roll=roll, translation=t.astype(np.float32),
+                    scale=float(focal / max(-t[2], 1e-6)), transform=transform.astype(np.float32))
