@@ -231,14 +231,19 @@ def build_mesh(landmarks: np.ndarray, face_triangles: np.ndarray, width: int, he
     loops = [list(oval)]
     slices = []
     start = len(pts)
+    off_image = free <= 0
     for frac_r, frac_free, _, _ in RINGS:
-        dist = np.minimum(frac_r * radius, frac_free * free)
+        dist = np.where(off_image, frac_r * radius, np.minimum(frac_r * radius, frac_free * free))
         ring = pts[oval] + unit * np.maximum(dist, 0.5)[:, None]
         points.append(ring)
         loops.append(list(range(start, start + len(oval))))
         slices.append(slice(start, start + len(oval)))
         start += len(oval)
-    border_pts = np.array([centre + unit[i] * _ray_to_border(centre, unit[i], width, height)
+    # where the face runs off the photo, its border points go out beyond the face (off-image points
+    # are fine for the warp), so that the rings stay nested
+    border_pts = np.array([centre + unit[i] * max(_ray_to_border(centre, unit[i], width, height),
+                                                  radius[i] + 2.0 * RINGS[-1][0] * radius[i] + 2.0)
+                           if free[i] <= 0 else centre + unit[i] * _ray_to_border(centre, unit[i], width, height)
                            for i in range(len(oval))])
     corners = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float64)
     border_pts = np.concatenate([border_pts, corners])

@@ -282,3 +282,24 @@ def test_watermark_is_visible_by_default(grace):
     ys, xs = np.nonzero(diff > 30)
     assert len(ys) > 50
     assert ys.min() > 0.9 * grace.height and xs.min() > 0.6 * grace.width  # bottom-right corner only
+
+
+def test_face_running_off_the_photo_still_animates(face_models):
+    from talkies.runtime.media import read_image
+
+    crop = read_image(grace_hopper_path())[60:320, 150:380].copy()  # chin and ears cut off
+    animator = PhotoAnimator(crop, PhotoAnimatorOptions(watermark=False), models=face_models)
+    w = np.zeros(52, np.float32)
+    w[Blendshape.jawOpen.value] = 0.6
+    animator.render_frame(w, np.array([0.05, 0.03, 0.02, 0, 0, 0], np.float32))  # head motion: no error
+    frame = animator.render_frame(w)
+    changed = np.abs(frame.astype(np.int16) - animator.image).max(axis=2) > 40
+    ys, xs = np.nonzero(changed)
+    assert len(ys) > 500  # the mouth opened
+    assert ys.min() > 0.3 * crop.shape[0]  # and the top of the frame (the cap) stayed put
+
+
+def test_voices_lists_espeak_voices(capsys):
+    assert run_cli("voices", "--language", "en") == 0
+    out = capsys.readouterr().out
+    assert "en-us" in out and "en-gb" in out
