@@ -7,6 +7,7 @@ it: wrong kinds of object raise ``TypeError``, wrong shapes and non-finite value
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -132,8 +133,13 @@ def as_f64(value: Any, name: str, shape: Sequence[int | None]) -> np.ndarray:
 
 def as_pair(value: Any, name: str, *, positive: bool = False) -> tuple[float, float]:
     """A pair of finite reals such as (x, y) or (width, height), kept in float64."""
-    arr = as_f64(value, name, (2,))
-    a, b = float(arr[0]), float(arr[1])
+    if type(value) in (tuple, list) and len(value) == 2 and all(type(v) in (int, float) for v in value):
+        a, b = float(value[0]), float(value[1])  # per-frame fast path: no numpy round trip
+        if not (math.isfinite(a) and math.isfinite(b)):
+            raise InputError(f"{name} contains NaN or inf; clean or mask the input first")
+    else:
+        arr = as_f64(value, name, (2,))
+        a, b = float(arr[0]), float(arr[1])
     if positive and (a <= 0 or b <= 0):
         raise InputError(f"{name} must be positive, got ({a}, {b})")
     return a, b

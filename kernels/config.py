@@ -28,16 +28,18 @@ PARALLEL: bool = False
 #: True when ``NUMBA_DISABLE_JIT=1``: kernels then run as plain Python (slow; tests shrink sizes).
 JIT_DISABLED: bool = bool(numba.config.DISABLE_JIT)
 
-#: The decorator for every private kernel. ``error_model="numpy"`` drops the zero-division checks
-#: (kernels guard their divisions themselves); ``nogil`` lets callers run kernels from threads.
-jit = functools.partial(
-    numba.njit,
-    cache=CACHE,
-    fastmath=FASTMATH,
-    parallel=PARALLEL,
-    nogil=True,
-    error_model="numpy",
-    boundscheck=False,
-)
+#: Options of every private kernel. ``error_model="numpy"`` drops the zero-division checks (kernels
+#: guard their divisions themselves); ``nogil`` lets callers run kernels from threads.
+JIT_OPTIONS: dict[str, object] = {
+    "cache": CACHE,
+    "fastmath": FASTMATH,
+    "parallel": PARALLEL,
+    "nogil": True,
+    "error_model": "numpy",
+    "boundscheck": False,
+}
 
-__all__ = ["CACHE", "FASTMATH", "JIT_DISABLED", "PARALLEL", "jit"]
+#: The decorator for every private kernel (``numba.extending.overload`` takes ``JIT_OPTIONS`` too).
+jit = functools.partial(numba.njit, **JIT_OPTIONS)
+
+__all__ = ["CACHE", "FASTMATH", "JIT_DISABLED", "JIT_OPTIONS", "PARALLEL", "jit"]

@@ -17,7 +17,7 @@ import numpy as np
 from talkies.errors import InputError
 
 from ._validate import as_f32, as_f64, as_image, as_pair, as_scalar, check_out
-from ._sample import resample_span, sample_constant, scratch, span_inside
+from ._sample import pixel_table, resample_span, sample_constant, scratch, span_inside
 from .config import jit
 
 
@@ -61,8 +61,8 @@ def _out_size(out_size: Sequence[int]) -> tuple[int, int]:
 
 
 @jit
-def _crop_kernel(image: np.ndarray, m: np.ndarray, out: np.ndarray, scale: float, offset: float,
-                 border: float) -> None:
+def _crop_kernel(image: np.ndarray, m: np.ndarray, out: np.ndarray, lut: np.ndarray, post: float, scale: float,
+                 offset: float, border: float) -> None:
     h, w, nch = image.shape
     oh, ow, _ = out.shape
     flat = image.reshape(-1)
@@ -72,7 +72,7 @@ def _crop_kernel(image: np.ndarray, m: np.ndarray, out: np.ndarray, scale: float
         rx = m[0, 1] * v + m[0, 2]
         ry = m[1, 1] * v + m[1, 2]
         if span_inside(m[0, 0], rx, m[1, 0], ry, 0, ow - 1, w, h):
-            resample_span(flat, w * nch, nch, flat_out, v * ow * nch, ow, rx, m[0, 0], ry, m[1, 0], scale, offset,
+            resample_span(flat, w * nch, nch, flat_out, v * ow * nch, ow, rx, m[0, 0], ry, m[1, 0], lut, post, offset,
                           offs, fx, fy)
         else:  # rows reaching past the image edge (a face near the frame border)
             for u in range(ow):
@@ -101,7 +101,7 @@ def crop(image: Any, center: Sequence[float], size: Sequence[float], *, rotation
     """
     img = as_image(image)
     m = roi_matrix(center, size, rotation, out_size)
-    ow, oh = _out_size(out_size)
+    ow, oh = int(out_size[0]), int(out_size[1])  # checked by roi_matrix
     lo, hi = as_pair(value_range, "value_range")
     fill = as_scalar(border, "border")
     shape = (oh, ow, img.shape[2])
@@ -109,8 +109,9 @@ def crop(image: Any, center: Sequence[float], size: Sequence[float], *, rotation
         out = np.empty(shape, np.float32)
     else:
         check_out(out, "out", shape, np.float32)
-    full_scale = 255.0 if img.dtype == np.uint8 else 1.0
-    _crop_kernel(img, m, out, (hi - lo) / full_scale, lo, fill)
+    scale = (hi - lo) / (255.0 if img.dtype == np.uint8 else 1.0)
+    lut, post = pixel_table(img.dtype, scale)
+    _crop_kernel(img, m, out, lut, post, scale, lo, fill)
     return out, m
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from talkies.errors import InputError
 
 from ._validate import as_f32, as_image, as_index, as_scalar, check_no_alias, check_out
-from ._sample import resample_span, sample_replicate, scratch, span_inside
+from ._sample import pixel_table, resample_span, sample_replicate, scratch, span_inside
 from .config import jit
 
 #: Barycentric slack when deciding coverage: a pixel centre on an edge shared by two triangles is
@@ -55,7 +55,7 @@ def _edges(pts: np.ndarray, i0: int, i1: int, i2: int) -> tuple[float, float, fl
 
 @jit
 def _warp_kernel(image: np.ndarray, out: np.ndarray, src: np.ndarray, dst: np.ndarray, tris: np.ndarray,
-                 min_motion2: float, bias: float) -> int:
+                 min_motion2: float, lut: np.ndarray, post: float, bias: float) -> int:
     """Inverse-map every moved destination triangle by scan lines; returns the pixels written."""
     h, w, nch = image.shape
     flat = image.reshape(-1)
@@ -126,7 +126,7 @@ def _warp_kernel(image: np.ndarray, out: np.ndarray, src: np.ndarray, dst: np.nd
             ry = myy * y + myc
             if span_inside(mxx, rx, myx, ry, xs, xe, w, h):
                 resample_span(flat, w * nch, nch, flat_out, (y * w + xs) * nch, xe - xs + 1, mxx * xs + rx, mxx,
-                              myx * xs + ry, myx, 1.0, bias, offs, fx, fy)
+                              myx * xs + ry, myx, lut, post, bias, offs, fx, fy)
             else:
                 for x in range(xs, xe + 1):
                     sample_replicate(image, mxx * x + rx, myx * x + ry, out, y, x, 1.0, bias)
@@ -165,9 +165,16 @@ def warp(image: Any, src_points: Any, dst_points: Any, triangles: Any, *, min_mo
     src, dst, tris = _check_mesh(src_points, dst_points, triangles)
     motion = as_scalar(min_motion, "min_motion", low=0.0)
     res = _prepare_output(img, out, image)
-    bias = 0.5 if img.dtype == np.uint8 else 0.0
-    _warp_kernel(img, res, src, dst, tris, motion * motion, bias)
+    _warp_into(img, res, src, dst, tris, motion)
     return _result(res, out, image)
+
+
+def _warp_into(img: np.ndarray, res: np.ndarray, src: np.ndarray, dst: np.ndarray, tris: np.ndarray,
+               min_motion: float) -> int:
+    """Run the kernel on checked arrays (``res`` already holds the source); returns pixels rewritten."""
+    bias = 0.5 if img.dtype == np.uint8 else 0.0  # the uint8 store truncates: +0.5 rounds
+    lut, post = pixel_table(img.dtype, 1.0)
+    return int(_warp_kernel(img, res, src, dst, tris, min_motion * min_motion, lut, post, bias))
 
 
 def moved_bbox(src_points: Any, dst_points: Any, triangles: Any, shape: tuple[int, int], *,

@@ -1,0 +1,521 @@
+"""Kernel benchmarks: each talkies kernel against its usual peer, measured in the same run, 1 thread.
+
+Run: ``python -m talkies.benchmarks.kernels [--json OUT] [--quick]``. Prints a table of medians,
+speed-ups and goals, and writes every figure as JSON. The pytest-benchmark suite
+(``benchmarks/test_bench_kernels.py``) reuses the scenarios built here.
+
+Times are medians over repeats of the per-call time. The headline clock is the calling thread's CPU
+time (``time.thread_time``): on a shared machine it leaves out time spent descheduled, which wall
+time would charge to whichever side happened to be running. Wall-clock medians are in the JSON too.
+Everything runs on one thread: numba kernels are serial (``config.PARALLEL`` is False), OpenCV gets
+``setNumThreads(1)`` and BLAS is limited to one thread.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before numpy, numba or cv2 load: one thread everywhere (threadpoolctl re-applies it below for BLAS
+# when numpy was imported earlier, as under pytest).
+for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import asdict, dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from talkies.kernels import (  # noqa: E402
+    BlendshapeRig,
+    BoundedSolver,
+    OneEuroFilter,
+    SparseDeltas,
+    border_anchors,
+    crop,
+    moved_bbox,
+    warp,
+)
+from talkies.kernels.warp import _warp_into  # noqa: E402  (also counts the pixels a warp rasterises)
+from talkies.io import write_text_atomic  # noqa: E402
+from talkies.log import get_logger, track  # noqa: E402
+
+log = get_logger(__name__)
+
+FRAME_H, FRAME_W = 720, 1280
+N_LANDMARKS = 478
+N_SHAPES = 52
+
+
+def single_thread() -> Any:
+    """Limit numba, BLAS and OpenCV to one thread; returns the threadpoolctl limiter (keep it alive)."""
+    import numba
+
+    numba.set_num_threads(1)
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:  # pragma: no cover - cv2 is a benchmark-only dependency
+        pass
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(1)
+    except ImportError:  # pragma: no cover
+        return None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Scenarios
+
+
+@dataclass
+class FaceFrame:
+    """A 720p RGB frame with a 478-point face mesh (+ border anchors) and a mouth-opening deformation."""
+
+    image: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    triangles: np.ndarray
+    centre: tuple[float, float]
+    axes: tuple[float, float]
+
+
+def synthetic_frame(h: int = FRAME_H, w: int = FRAME_W, seed: int = 0) -> np.ndarray:
+    """Smooth colour gradients plus texture noise: content does not change kernel speed, but a
+    flat image would hide bilinear-sampling mistakes in the consistency checks."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.stack([xs / w, ys / h, 0.5 + 0.5 * np.sin(xs / 37.0 + ys / 53.0)], axis=-1) * 200
+    return (base + rng.uniform(0, 55, (h, w, 3))).astype(np.uint8)
+
+
+def face_frame(h: int = FRAME_H, w: int = FRAME_W, n: int = N_LANDMARKS, seed: int = 0) -> FaceFrame:
+    """A face-sized ellipse (~30% of the frame) filled with n jittered sunflower points, Delaunay
+    triangulated with 16 border anchors; the jaw drops ~28 px and the upper lip lifts ~6 px."""
+    from scipy.spatial import Delaunay
+
+    rng = np.random.default_rng(seed)
+    cx, cy = w / 2, h / 2 + 10
+    a, b = 0.2 * w, 0.475 * h  # π·a·b ≈ 0.30 · w·h
+    k = np.arange(n) + 0.5
+    r = np.sqrt(k / n)
+    theta = k * np.pi * (3 - np.sqrt(5))
+    spacing = np.sqrt(np.pi * a * b / n)
+    face = np.stack([cx + a * r * np.cos(theta), cy + b * r * np.sin(theta)], 1)
+    face += rng.normal(scale=0.15 * spacing, size=face.shape)
+    src = np.concatenate([face, border_anchors(h, w, 5)]).astype(np.float32)
+    triangles = Delaunay(src).simplices.astype(np.int64)
+    # Mouth opening: a smooth, compactly supported displacement field, zero away from the mouth.
+    mx, my = cx, cy + 0.55 * b
+    dst = src.astype(np.float64).copy()
+    lower = ((src[:, 0] - mx) / (0.9 * a)) ** 2 + ((src[:, 1] - my) / (0.5 * b)) ** 2
+    upper = ((src[:, 0] - mx) / (0.45 * a)) ** 2 + ((src[:, 1] - my) / (0.15 * b)) ** 2
+    below = src[:, 1] >= my
+    dst[:, 1] += np.where(below & (lower < 1), 28.0 * (1 - lower) ** 2, 0.0)
+    dst[:, 1] -= np.where(~below & (upper < 1), 6.0 * (1 - upper) ** 2, 0.0)
+    dst[n:] = src[n:]  # anchors stay
+    return FaceFrame(synthetic_frame(h, w, seed), src, dst.astype(np.float32), triangles, (cx, cy), (a, b))
+
+
+@dataclass
+class Rig:
+    """ARKit-sized rig: 52 localised, smooth shapes on the face mesh (3-D deltas, ~20% of vertices each)."""
+
+    base: np.ndarray
+    deltas: np.ndarray
+
+    @property
+    def basis(self) -> np.ndarray:
+        """(1434, 52): column k is shape k's flattened delta, as the solver wants it."""
+        return np.ascontiguousarray(self.deltas.reshape(self.deltas.shape[0], -1).T)
+
+
+def face_rig(frame: FaceFrame, seed: int = 1) -> Rig:
+    rng = np.random.default_rng(seed)
+    pts = frame.src[:N_LANDMARKS].astype(np.float64)
+    a, b = frame.axes
+    base = np.column_stack([pts, 40.0 * np.sqrt(np.clip(1 - ((pts[:, 0] - frame.centre[0]) / a) ** 2
+                                                        - ((pts[:, 1] - frame.centre[1]) / b) ** 2, 0, 1))])
+    deltas = np.zeros((N_SHAPES, N_LANDMARKS, 3))
+    for k in range(N_SHAPES):
+        centre = pts[rng.integers(N_LANDMARKS)]
+        if k % 2:  # left/right pairs: mirror the previous shape's centre, as ARKit's shapes are
+            centre = np.array([2 * frame.centre[0] - prev[0], prev[1]])
+        prev = centre
+        radius = rng.uniform(0.25, 0.5) * a
+        d2 = ((pts - centre) ** 2).sum(1) / radius**2
+        fall = np.where(d2 < 1, (1 - d2) ** 2, 0.0)
+        deltas[k] = fall[:, None] * rng.normal(scale=10.0, size=3)
+    return Rig(base.astype(np.float32), deltas.astype(np.float32))
+
+
+def weight_track(frames: int, seed: int = 2) -> np.ndarray:
+    """(frames, 52) smooth weights in [0, 1], many resting at 0 (as real ARKit curves do)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(frames)[:, None] / 30.0
+    phase = rng.uniform(0, 2 * np.pi, N_SHAPES)
+    freq = rng.uniform(0.2, 2.0, N_SHAPES)
+    return np.clip(0.6 * np.sin(2 * np.pi * freq * t + phase) + rng.uniform(-0.3, 0.3, N_SHAPES), 0, 1)
+
+
+def coordinate_maps(frame: FaceFrame) -> tuple[np.ndarray, np.ndarray]:
+    """cv2.remap maps for exactly the talkies warp: warping an image of its own pixel coordinates
+    gives each output pixel's source position (bilinear interpolation of an affine field is exact)."""
+    ys, xs = np.mgrid[0:frame.image.shape[0], 0:frame.image.shape[1]].astype(np.float32)
+    maps = warp(np.stack([xs, ys], -1), frame.src, frame.dst, frame.triangles)
+    return np.ascontiguousarray(maps[:, :, 0]), np.ascontiguousarray(maps[:, :, 1])
+
+
+# ----------------------------------------------------------------------------------------------------
+# Measurement
+
+
+@dataclass
+class Timing:
+    cpu_s: float  # median per-call thread CPU time
+    wall_s: float  # median per-call wall time
+    calls: int  # calls per repeat
+    repeats: int
+
+
+def measure(fn: Callable[[], object], *, per_call: int = 1, target_s: float = 0.05, repeats: int = 7,
+            max_calls: int = 100_000) -> Timing:
+    """Median per-call time of ``fn`` (which does ``per_call`` units of work) over ``repeats`` repeats,
+    each running enough calls to last about ``target_s``."""
+    fn()  # warm-up: compilation, caches, first allocations
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    calls = int(min(max_calls, max(1, target_s / once)))
+    cpu, wall = [], []
+    for _ in range(repeats):
+        c0, w0 = time.thread_time(), time.perf_counter()
+        for _ in range(calls):
+            fn()
+        cpu.append((time.thread_time() - c0) / calls / per_call)
+        wall.append((time.perf_counter() - w0) / calls / per_call)
+    return Timing(statistics.median(cpu), statistics.median(wall), calls, repeats)
+
+
+@dataclass
+class Row:
+    kernel: str
+    case: str
+    talkies: Timing
+    baselines: dict[str, Timing] = field(default_factory=dict)
+    unit: str = "call"
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Goal:
+    text: str
+    measured: str
+    holds: bool
+
+
+def bench_warp(quick: bool) -> tuple[Row, list[Goal]]:
+    import cv2
+    from skimage.transform import PiecewiseAffineTransform
+    from skimage.transform import warp as sk_warp
+
+    frame = face_frame()
+    out = np.empty_like(frame.image)
+    pixels = _warp_into(frame.image, frame.image.copy(), frame.src, frame.dst, frame.triangles, 0.0)
+    x0, y0, x1, y1 = moved_bbox(frame.src, frame.dst, frame.triangles, frame.image.shape[:2])
+    mapx, mapy = coordinate_maps(frame)
+    bx, by = mapx[y0:y1, x0:x1].copy(), mapy[y0:y1, x0:x1].copy()
+
+    ours = measure(lambda: warp(frame.image, frame.src, frame.dst, frame.triangles, out=out))
+    remap_full = measure(lambda: cv2.remap(frame.image, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+    remap_bbox = measure(lambda: cv2.remap(frame.image, bx, by, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+    tform = PiecewiseAffineTransform.from_estimate(frame.dst.astype(np.float64), frame.src.astype(np.float64))
+    sk = measure(lambda: sk_warp(frame.image, tform, order=1, preserve_range=True), target_s=0.0,
+                 repeats=1 if quick else 3)
+
+    ref = cv2.remap(frame.image, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    got = warp(frame.image, frame.src, frame.dst, frame.triangles)
+    sk_img = sk_warp(frame.image, tform, order=1, preserve_range=True)
+    face_px = int(np.pi * frame.axes[0] * frame.axes[1])
+    frame_px = frame.image.shape[0] * frame.image.shape[1]
+    bbox_px = (x1 - x0) * (y1 - y0)
+    row = Row("warp", f"1280×720 RGB, {frame.src.shape[0]} pts / {frame.triangles.shape[0]} tris, mouth opening",
+              ours, {"scikit-image PiecewiseAffine+warp": sk, "cv2.remap full frame (precomputed maps)": remap_full,
+                     "cv2.remap moved bbox (precomputed maps)": remap_bbox},
+              notes={"face_fraction_of_frame": face_px / frame_px, "pixels_rasterised": pixels,
+                     "moved_bbox": [x0, y0, x1, y1], "moved_bbox_pixels": bbox_px,
+                     "max_abs_diff_vs_cv2_remap": int(np.abs(got.astype(int) - ref).max()),
+                     "max_abs_diff_vs_skimage": float(np.abs(got - sk_img).max())})
+    ns_ours = ours.cpu_s / pixels * 1e9
+    ns_full = remap_full.cpu_s / frame_px * 1e9
+    ns_bbox = remap_bbox.cpu_s / bbox_px * 1e9
+    row.notes.update(ns_per_pixel_talkies=ns_ours, ns_per_pixel_cv2_full=ns_full, ns_per_pixel_cv2_bbox=ns_bbox)
+    goals = [
+        Goal("warp ≤ 4 ms", f"{ours.cpu_s * 1e3:.2f} ms", ours.cpu_s <= 4e-3),
+        Goal("warp ≥ 30× scikit-image", f"{sk.cpu_s / ours.cpu_s:.0f}×", sk.cpu_s / ours.cpu_s >= 30),
+        Goal("warp ≤ 2× cv2.remap per pixel",
+             f"{ns_ours:.1f} ns/px vs {ns_full:.1f} (full) / {ns_bbox:.1f} (bbox): {ns_ours / ns_full:.2f}× / "
+             f"{ns_ours / ns_bbox:.2f}×", ns_ours <= 2 * min(ns_full, ns_bbox)),
+    ]
+    return row, goals
+
+
+def bench_crop() -> tuple[Row, list[Goal]]:
+    import cv2
+
+    image = synthetic_frame()
+    centre, size, rot = (640.0, 380.0), (420.0, 420.0), 0.25
+    out = np.empty((256, 256, 3), np.float32)
+    _, m = crop(image, centre, size, rotation=rot, out_size=(256, 256))
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+
+    def cv2_pipeline() -> np.ndarray:
+        patch = cv2.warpAffine(image, m, (256, 256), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return patch.astype(np.float32) * np.float32(1 / 255)
+
+    ours = measure(lambda: crop(image, centre, size, rotation=rot, out_size=(256, 256), out=out))
+    only = measure(lambda: cv2.warpAffine(image, m, (256, 256), flags=flags, borderMode=cv2.BORDER_CONSTANT))
+    full = measure(cv2_pipeline)
+    diff = float(np.abs(crop(image, centre, size, rotation=rot, out_size=(256, 256))[0] - cv2_pipeline()).max())
+    row = Row("crop", "720p RGB → 256×256×3 float32 [0, 1], 420 px ROI rotated 0.25 rad", ours,
+              {"cv2.warpAffine + normalise": full, "cv2.warpAffine alone (uint8 out)": only},
+              notes={"max_abs_diff_vs_cv2": diff})
+    goals = [Goal("crop to 256² ≤ 0.3 ms", f"{ours.cpu_s * 1e3:.3f} ms", ours.cpu_s <= 0.3e-3)]
+    return row, goals
+
+
+def bench_blendshapes(rig: Rig) -> tuple[list[Row], list[Goal]]:
+    weights = weight_track(100).astype(np.float32)
+    w = weights[10]
+    dense = BlendshapeRig(rig.base, rig.deltas)
+    sparse = BlendshapeRig(rig.base, SparseDeltas.from_dense(rig.deltas))
+    out1 = np.empty_like(rig.base)
+    outb = np.empty((len(weights), *rig.base.shape), np.float32)
+    flat = rig.deltas.reshape(N_SHAPES, -1)
+    frame = measure(lambda: dense.apply(w, out=out1))
+    frame_sparse = measure(lambda: sparse.apply(w, out=out1))
+    tensordot = measure(lambda: rig.base + np.tensordot(w, rig.deltas, axes=1))
+    einsum = measure(lambda: rig.base + np.einsum("k,knd->nd", w, rig.deltas))
+    batch = measure(lambda: dense.apply(weights, out=outb), per_call=len(weights))
+    gemm = measure(lambda: rig.base + (weights @ flat).reshape(len(weights), *rig.base.shape), per_call=len(weights))
+    nnz = SparseDeltas.from_dense(rig.deltas).indices.size
+    rows = [
+        Row("blendshapes", "52×478×3 dense, one frame", frame,
+            {"numpy base + tensordot": tensordot, "numpy base + einsum": einsum}, unit="frame"),
+        Row("blendshapes", f"52×478×3 sparse ({nnz / (N_SHAPES * N_LANDMARKS):.0%} nnz), one frame", frame_sparse,
+            {"numpy base + tensordot": tensordot}, unit="frame"),
+        Row("blendshapes", "52×478×3 dense, clip of 100 frames", batch, {"numpy base + W @ Δ (sgemm)": gemm},
+            unit="frame"),
+    ]
+    goals = [Goal("blendshapes ≤ 10 µs/frame", f"{frame.cpu_s * 1e6:.1f} µs (one frame), "
+                  f"{batch.cpu_s * 1e6:.1f} µs (clip)", frame.cpu_s <= 10e-6)]
+    return rows, goals
+
+
+def bench_solve(rig: Rig, quick: bool) -> tuple[list[Row], list[Goal]]:
+    from scipy.optimize import lsq_linear
+
+    basis = rig.basis
+    truth = weight_track(60)
+    rng = np.random.default_rng(3)
+    targets = (truth @ basis.T.astype(np.float64) + rng.normal(scale=0.3, size=(60, basis.shape[0]))).astype(np.float32)
+    solver = BoundedSolver(basis, l2=1e-2)
+    b64 = basis.astype(np.float64)
+
+    def warm_clip() -> None:
+        x = None
+        for t in targets:
+            x = solver.solve(t, x0=x)
+
+    warm = measure(warm_clip, per_call=len(targets))
+    cold = measure(lambda: solver.solve(targets[7]))
+    many = measure(lambda: solver.solve_many(targets), per_call=len(targets))
+    iters = []
+    x = None
+    for t in targets:
+        x = solver.solve(t, x0=x)
+        iters.append(solver.iterations)
+    # scipy on the same ridge problem, written as one least squares: [B; √λ I] x ≈ [t; 0].
+    aug = np.vstack([b64, np.sqrt(1e-2) * np.eye(N_SHAPES)])
+    pad = np.zeros(N_SHAPES)
+    bvls = measure(lambda: lsq_linear(aug, np.concatenate([targets[7], pad]), bounds=(0, 1), method="bvls"),
+                   target_s=0.02, repeats=3 if quick else 7)
+    trf = measure(lambda: lsq_linear(aug, np.concatenate([targets[7], pad]), bounds=(0, 1)),
+                  target_s=0.02, repeats=3 if quick else 7)
+    ref = lsq_linear(aug, np.concatenate([targets[7], pad]), bounds=(0, 1), method="bvls", tol=1e-12).x
+    cond = float(np.linalg.cond(b64.T @ b64 + 1e-2 * np.eye(N_SHAPES)))
+    row = Row("solve", "52 weights from 478×3 targets, L2 1e-2, warm-started per frame", warm,
+              {"scipy lsq_linear bvls (cold)": bvls, "scipy lsq_linear trf (cold)": trf}, unit="frame",
+              notes={"mean_iterations_warm": float(np.mean(iters)), "gram_condition_number": cond,
+                     "max_abs_diff_vs_bvls_tight": float(np.abs(solver.solve(targets[7]) - ref).max())})
+    rows = [row,
+            Row("solve", "same, cold start (x0 = 0)", cold, {"scipy lsq_linear bvls (cold)": bvls}, unit="frame"),
+            Row("solve", "same, solve_many over the clip (one call)", many, {}, unit="frame")]
+    goals = [Goal("solve ≤ 100 µs/frame warm-started", f"{warm.cpu_s * 1e6:.1f} µs", warm.cpu_s <= 100e-6)]
+    return rows, goals
+
+
+def one_euro_numpy_step(state: dict[str, Any], x: np.ndarray, t: float, min_cutoff: float = 0.05,
+                        beta: float = 80.0, d_cutoff: float = 1.0) -> np.ndarray:
+    """The same MediaPipe step written with numpy array operations (the peer for the step)."""
+    if "raw" not in state:
+        state.update(raw=x.astype(np.float64), xhat=x.astype(np.float64), dxhat=np.zeros(x.shape), t=t)
+        return x
+    dt = t - state["t"]
+    state["t"] = t
+    dx = (x - state["raw"]) / dt
+    alpha_d = 1.0 / (1.0 + 1.0 / (2 * np.pi * d_cutoff * dt))
+    state["dxhat"] += alpha_d * (dx - state["dxhat"])
+    wc = 2 * np.pi * dt * (min_cutoff + beta * np.abs(state["dxhat"]))
+    state["xhat"] += wc / (wc + 1.0) * (x - state["xhat"])
+    state["raw"] = x.astype(np.float64)
+    return state["xhat"].astype(np.float32)
+
+
+def bench_one_euro() -> tuple[Row, list[Goal]]:
+    rng = np.random.default_rng(4)
+    xs = (rng.normal(size=(1000, N_LANDMARKS * 3)).cumsum(0) * 0.01).astype(np.float32)
+    f = OneEuroFilter()
+    out = np.empty(xs.shape[1], np.float32)
+    clock = {"i": 0}
+
+    def ours() -> None:
+        i = clock["i"] = clock["i"] + 1
+        f.step(xs[i % 1000], i / 30.0, out=out)
+
+    state: dict[str, Any] = {}
+    npclock = {"i": 0}
+
+    def peer() -> None:
+        i = npclock["i"] = npclock["i"] + 1
+        one_euro_numpy_step(state, xs[i % 1000], i / 30.0)
+
+    t_ours = measure(ours)
+    t_np = measure(peer)
+    row = Row("one-euro", "streaming step, 1434 values (478×3 landmarks)", t_ours, {"numpy array step": t_np},
+              unit="step")
+    return row, [Goal("One-Euro step ≤ 5 µs for 1434 values", f"{t_ours.cpu_s * 1e6:.2f} µs", t_ours.cpu_s <= 5e-6)]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Report
+
+
+def _fmt(seconds: float) -> str:
+    if seconds >= 1.0:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def table_lines(rows: list[Row]) -> list[list[str]]:
+    """One line per (kernel, baseline): kernel, case, talkies, baseline, baseline time, speed-up."""
+    lines = []
+    for row in rows:
+        ours = f"{_fmt(row.talkies.cpu_s)}/{row.unit}"
+        if not row.baselines:
+            lines.append([row.kernel, row.case, ours, "", "", ""])
+        for i, (name, t) in enumerate(row.baselines.items()):
+            lines.append([row.kernel if i == 0 else "", row.case if i == 0 else "", ours if i == 0 else "",
+                          name, f"{_fmt(t.cpu_s)}/{row.unit}", f"{t.cpu_s / row.talkies.cpu_s:.1f}×"])
+    return lines
+
+
+HEADER = ["kernel", "case", "talkies (median)", "peer", "peer (median)", "talkies speed-up"]
+
+
+def markdown(rows: list[Row], goals: list[Goal], machine: dict[str, Any]) -> str:
+    out = [f"Measured on {machine['cpu']}, {machine['cores']} cores, 1 thread, Python {machine['python']}, "
+           f"numba {machine['numba']}, OpenCV {machine['opencv']}, scikit-image {machine['skimage']}, "
+           f"SciPy {machine['scipy']}. Medians of thread CPU time per call.", "",
+           "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    out += ["| " + " | ".join(line) + " |" for line in table_lines(rows)]
+    out += ["", "| goal (1 thread) | measured | holds |", "|---|---|---|"]
+    out += [f"| {g.text} | {g.measured} | {'yes' if g.holds else 'no'} |" for g in goals]
+    return "\n".join(out) + "\n"
+
+
+def print_report(rows: list[Row], goals: list[Goal]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="talkies kernels vs peers (1 thread, median thread CPU time)")
+    for name in HEADER:
+        table.add_column(name, overflow="fold")
+    for line in table_lines(rows):
+        table.add_row(*line)
+    goal_table = Table(title="goals")
+    for name in ("goal", "measured", "holds"):
+        goal_table.add_column(name)
+    for g in goals:
+        goal_table.add_row(g.text, g.measured, "[green]yes" if g.holds else "[red]no")
+    console = Console()
+    console.print(table)
+    console.print(goal_table)
+
+
+def machine_info() -> dict[str, Any]:
+    import numba
+    import scipy
+    import skimage
+
+    try:
+        import cv2
+
+        opencv = cv2.__version__
+    except ImportError:  # pragma: no cover
+        opencv = "missing"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, "opencv": opencv, "skimage": skimage.__version__,
+            "scipy": scipy.__version__, "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+
+
+def run(quick: bool = False) -> tuple[list[Row], list[Goal], dict[str, Any]]:
+    limiter = single_thread()  # noqa: F841  (keeps the BLAS limit active until we return)
+    rig = face_rig(face_frame())
+    rows: list[Row] = []
+    goals: list[Goal] = []
+    steps: list[Callable[[], tuple[Any, list[Goal]]]] = [
+        lambda: bench_warp(quick), bench_crop, lambda: bench_blendshapes(rig), lambda: bench_solve(rig, quick),
+        bench_one_euro]
+    for step in track(steps, "benchmarking kernels"):
+        got, step_goals = step()
+        rows += got if isinstance(got, list) else [got]
+        goals += step_goals
+    return rows, goals, machine_info()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m talkies.benchmarks.kernels", description=__doc__.split("\n")[0])
+    parser.add_argument("--json", type=Path, help="write all figures to this JSON file")
+    parser.add_argument("--markdown", type=Path, help="write the table as a markdown snippet")
+    parser.add_argument("--quick", action="store_true", help="fewer scikit-image/scipy repeats")
+    args = parser.parse_args(argv)
+    rows, goals, machine = run(args.quick)
+    print_report(rows, goals)
+    if args.json:
+        payload = {"clock": "median per-call thread CPU time (cpu_s); wall-clock median in wall_s",
+                   "machine": machine, "rows": [asdict(r) for r in rows], "goals": [asdict(g) for g in goals]}
+        write_text_atomic(args.json, json.dumps(payload, indent=2, ensure_ascii=False))
+    if args.markdown:
+        write_text_atomic(args.markdown, markdown(rows, goals, machine))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
