@@ -11,6 +11,8 @@ Run: ``python -m talkies.benchmarks.animate [--json OUT] [--seconds 10]``.
 
 Numba, BLAS and the face models run on one thread; libx264 is given one thread too. The first run
 after an install compiles the kernels (cached afterwards); a warm-up run excludes that from the figures.
+Wall time is the headline; the process CPU time is printed beside it, since a shared machine inflates
+wall time.
 """
 
 from __future__ import annotations
@@ -82,11 +84,11 @@ def end_to_end(workdir: Path, seconds: float, models) -> dict:
     photo = widescreen_photo(workdir / "photo.jpg")
     options = PhotoAnimatorOptions(resolution="720p", fps=25, threads=1)
     animate_audio(photo, wav, workdir / "warmup.mp4", options, models=models)  # compile/caches
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     report = animate_audio(photo, wav, workdir / "out.mp4", options, models=models)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     w, h = report.size
-    return {"audio_s": seconds, "frames": report.frames, "size": f"{w}x{h}", "fps": 25, "wall_s": round(wall, 3),
+    return {"audio_s": seconds, "frames": report.frames, "size": f"{w}x{h}", "fps": 25, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
             "realtime_factor": round(seconds / wall, 2), "goal_wall_s": GOAL_END_TO_END_S,
             "meets_goal": wall <= GOAL_END_TO_END_S, "bytes": os.path.getsize(report.path)}
 
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                "face_models": models.source, "end_to_end": e2e, "render": render}
     rows = [
         ("end to end", f"{e2e['audio_s']:.0f} s audio → {e2e['size']} {e2e['fps']} fps MP4",
-         f"{e2e['wall_s']:.2f} s wall ({e2e['realtime_factor']:.1f}× real time)", f"≤ {GOAL_END_TO_END_S:.0f} s",
+         f"{e2e['wall_s']:.2f} s wall, {e2e['cpu_s']:.2f} s CPU ({e2e['realtime_factor']:.1f}× real time)", f"≤ {GOAL_END_TO_END_S:.0f} s",
          "yes" if e2e["meets_goal"] else "NO"),
         ("render", "512×512 frames, no encoding", f"{render['fps_wall']:.0f} frames/s ({render['ms_per_frame']:.1f} ms)",
          f"≥ {GOAL_RENDER_FPS:.0f} frames/s", "yes" if render["meets_goal"] else "NO"),
