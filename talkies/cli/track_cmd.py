@@ -92,7 +92,7 @@ def _check_input(path: Path) -> bool:
 @click.option("--faces", "num_faces", type=click.IntRange(1, 16), default=1, show_default=True,
               help="Most faces to track.")
 @model_options
-@click.option("--no-smooth", is_flag=True, help="Turn off One-Euro landmark smoothing (video).")
+@click.option("--no-smooth", is_flag=True, help="Turn off One-Euro smoothing of landmarks and weights (video).")
 @click.option("--calibrate-frames", type=click.IntRange(0, None), default=0, show_default=True,
               help="Use each face's first N frames as its rest pose (video; 0: off).")
 def track_command(input_path: Path, output: Path, fmt: str, num_faces: int, backend: str, precision: str,
