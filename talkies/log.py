@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
+from rich.console import Console
+from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -21,7 +23,7 @@ def get_logger(name: str) -> logging.Logger:
 def configure_logging(verbose: int = 0) -> None:
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(message)s",
-                        handlers=[RichHandler(show_path=False, console=None)], force=True)
+                        handlers=[RichHandler(show_path=False, console=Console(stderr=True))], force=True)
 
 
 def progress_enabled() -> bool:
@@ -33,9 +35,11 @@ def progress_enabled() -> bool:
 
 
 def make_progress(transient: bool = True) -> Progress:
+    # The bar writes to the stderr of its creation time, so SDK output captured by a later
+    # redirect_stdout/redirect_stderr (the toolchain silences converters that way) cannot swallow it.
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), transient=transient,
-                    disable=not progress_enabled())
+                    console=Console(file=sys.stderr), disable=not progress_enabled())
 
 
 def track(items: Iterable[T], description: str, total: float | None = None) -> Iterator[T]:
