@@ -196,3 +196,25 @@ def parity_error(actual: np.ndarray, reference: np.ndarray) -> tuple[float, floa
     max_abs = float(np.max(np.abs(actual - reference))) if reference.size else 0.0
     scale = float(np.max(np.abs(reference))) if reference.size else 0.0
     return max_abs, (max_abs / scale if scale > 0 else max_abs)
+
+
+def default_bundle_dir() -> Path:
+    """Where `talkies export` puts bundles the runtime looks up by name ($TALKIES_HOME/bundles)."""
+    from talkies.paths import talkies_home
+
+    return talkies_home() / "bundles"
+
+
+def bundle_name(model: str, target: str, precision: str) -> str:
+    """The folder name `talkies export` gives a bundle: MODEL-TARGET-PRECISION."""
+    return f"{model}-{target}-{precision}"
+
+
+def locate_bundle(model: str, target: str, precision: str, search: list[Path]) -> Path | None:
+    """The first `MODEL-TARGET-PRECISION` folder (or .zip) found in the `search` directories."""
+    name = bundle_name(model, target, precision)
+    for root in search:
+        for candidate in (Path(root) / name, Path(root) / f"{name}.zip"):
+            if candidate.exists():
+                return candidate
+    return None

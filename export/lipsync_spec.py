@@ -1,0 +1,138 @@
+"""ModelSpecs of the lip-sync network: `lipsync` (offline windows) and `lipsync_stream` (one 10 ms hop
+plus per-layer caches). Test vectors and int8 calibration use synthesized, augmented espeak-ng speech
+(never the real validation recordings)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from talkies.export.spec import Feeds, ModelSpec, TensorSpec, Tolerance, register
+from talkies.types import Precision
+
+WINDOW_FRAMES = 400  # output frames per offline call (4 s)
+CONTEXT_FRAMES = 62  # ≥ RECEPTIVE_FIELD_LEFT (9800 samples) in whole hops
+LOOKAHEAD_FRAMES = 6  # ≥ LOOKAHEAD_SAMPLES (840) in whole hops
+HOP = 160
+WINDOW_SAMPLES = (CONTEXT_FRAMES + WINDOW_FRAMES + LOOKAHEAD_FRAMES) * HOP
+STREAM_PREFIX_SAMPLES = 120  # aligns the 10 ms hop grid with the STFT windows (see streaming.py)
+LICENCE = "Apache-2.0 (talkies lip-sync model, trained on espeak-ng speech)"
+SOURCE = "talkies.models.lipsync (weights in models/lipsync/weights/lipsync.npz)"
+
+
+def viseme_metrics(outputs: Feeds, reference: Feeds) -> dict[str, float]:
+    """viseme_disagreement: share of frames whose argmax viseme differs from the reference;
+    max_weight_error: max |Δ| of the ARKit mouth weights."""
+    vis = np.asarray(outputs["visemes"]).reshape(-1, 15)
+    ref = np.asarray(reference["visemes"]).reshape(-1, 15)
+    weights = np.abs(np.asarray(outputs["blendshapes"], np.float64) - np.asarray(reference["blendshapes"]))
+    return {"viseme_disagreement": float(np.mean(vis.argmax(1) != ref.argmax(1))),
+            "max_weight_error": float(weights.max())}
+
+
+TOLERANCES = {
+    Precision.FP32: Tolerance(rel=1e-4),
+    Precision.FP16: Tolerance(rel=1e-2),
+    Precision.INT8: Tolerance(metrics={"viseme_disagreement": 0.15, "max_weight_error": 0.35}),
+}
+
+
+def _speech(n_samples: int, seed: int) -> np.ndarray:
+    """At least `n_samples` of augmented synthetic speech (float32), deterministic in `seed`."""
+    from talkies.models.lipsync.augment import augment
+    from talkies.models.lipsync.data import build_corpus
+
+    pcm, _ = build_corpus(max(4, n_samples // 24000 + 1), seed=100_000 + seed)
+    audio = pcm.astype(np.float32) / 32768.0
+    while len(audio) < n_samples:
+        audio = np.concatenate([audio, audio])
+    rng = np.random.default_rng(seed)
+    return augment(audio[:n_samples], rng)
+
+
+def window_inputs(n: int, seed: int) -> list[Feeds]:
+    audio = _speech(n * WINDOW_SAMPLES // 2 + WINDOW_SAMPLES, seed)
+    step = WINDOW_SAMPLES // 2
+    return [{"audio": audio[i * step:i * step + WINDOW_SAMPLES][None].copy()} for i in range(n)]
+
+
+def _build_offline():
+    from talkies.models.lipsync.model import load_model
+
+    return load_model()
+
+
+def _build_stream():
+    from talkies.models.lipsync.model import load_model
+    from talkies.models.lipsync.streaming import LipSyncStreamNet
+
+    return LipSyncStreamNet(load_model()).eval()
+
+
+def stream_inputs(n: int, seed: int) -> list[Feeds]:
+    """Hops of real(istic) speech with the caches the stream model holds at that point."""
+    import torch
+
+    module = _build_stream()
+    names = [name for name, _ in module.cache_shapes()]
+    audio = _speech((n * 7 + 70) * HOP, seed)
+    caches = [torch.from_numpy(c) for c in module.initial_caches()]
+    feeds: list[Feeds] = []
+    with torch.no_grad():
+        for h in range(n * 7 + 70):
+            hop = torch.from_numpy(audio[h * HOP:(h + 1) * HOP][None].copy())
+            if h >= 70 and (h - 70) % 7 == 0:
+                feeds.append({"audio": hop.numpy(), **{k: c.numpy().copy() for k, c in zip(names, caches)}})
+            caches = list(module(hop, *caches)[2:])
+    return feeds[:n]
+
+
+def _n_visemes_and_weights() -> tuple[int, int]:
+    from talkies.models.lipsync.phonemes import ARKIT_MOUTH, VISEMES
+
+    return len(VISEMES), len(ARKIT_MOUTH)
+
+
+def _labels() -> tuple[str, ...]:
+    from talkies.models.lipsync.phonemes import ARKIT_MOUTH, VISEMES
+
+    return (*VISEMES, *ARKIT_MOUTH)
+
+
+@register("lipsync")
+def lipsync_spec() -> ModelSpec:
+    n_vis, n_w = _n_visemes_and_weights()
+    return ModelSpec(
+        name="lipsync",
+        description="audio (16 kHz mono PCM window) → 15 OVR viseme probabilities + ARKit mouth weights at 100 fps",
+        inputs=(TensorSpec("audio", (1, WINDOW_SAMPLES)),),
+        outputs=(TensorSpec("visemes", (1, WINDOW_SAMPLES // HOP, n_vis)),
+                 TensorSpec("blendshapes", (1, WINDOW_SAMPLES // HOP, n_w))),
+        build=_build_offline, sample_inputs=window_inputs, tolerances=TOLERANCES, metrics=viseme_metrics,
+        labels=_labels(),
+        preprocessing={"sample_rate": 16000, "channels": 1, "range": [-1.0, 1.0], "hop": HOP,
+                       "context_frames": CONTEXT_FRAMES, "window_frames": WINDOW_FRAMES,
+                       "lookahead_frames": LOOKAHEAD_FRAMES},
+        postprocessing={"fps": 100, "keep_frames": [CONTEXT_FRAMES, CONTEXT_FRAMES + WINDOW_FRAMES]},
+        licence=LICENCE, source=SOURCE, n_test_vectors=2, n_calibration=24)
+
+
+@register("lipsync_stream")
+def lipsync_stream_spec() -> ModelSpec:
+    from talkies.models.lipsync.model import LipSyncNet
+    from talkies.models.lipsync.streaming import LipSyncStreamNet
+
+    n_vis, n_w = _n_visemes_and_weights()
+    caches = LipSyncStreamNet(LipSyncNet()).cache_shapes()
+    delay = LipSyncStreamNet(LipSyncNet()).delay_frames
+    return ModelSpec(
+        name="lipsync_stream",
+        description="streaming lip-sync: one 10 ms hop + per-layer caches → one frame (delayed) + new caches",
+        inputs=(TensorSpec("audio", (1, HOP)), *(TensorSpec(n, s) for n, s in caches)),
+        outputs=(TensorSpec("visemes", (1, 1, n_vis)), TensorSpec("blendshapes", (1, 1, n_w)),
+                 *(TensorSpec(f"new_{n}", s) for n, s in caches)),
+        build=_build_stream, sample_inputs=stream_inputs, tolerances=TOLERANCES, metrics=viseme_metrics,
+        labels=_labels(),
+        preprocessing={"sample_rate": 16000, "hop": HOP, "prefix_samples": STREAM_PREFIX_SAMPLES,
+                       "prime_hops": CONTEXT_FRAMES},
+        postprocessing={"fps": 100, "delay_frames": delay},
+        licence=LICENCE, source=SOURCE, n_test_vectors=4, n_calibration=64)
