@@ -11,4 +11,7 @@ for folder in SUBPACKAGES:
     packages.append(f"talkies.{folder}")
     packages += [f"talkies.{folder}.{sub}" for sub in find_packages(where=folder)]
 
-setup(packages=packages, package_dir=package_dir, include_package_data=True)
+# Shipped data: the lip-sync weights and ONNX bundles, the face rig, the canonical face mesh.
+package_data = {"talkies.models": ["**/*.npz", "**/*.onnx", "**/*.json", "**/*.md"]}
+
+setup(packages=packages, package_dir=package_dir, package_data=package_data)
