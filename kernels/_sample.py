@@ -1,7 +1,9 @@
 """Bilinear sampling helpers shared by the warp and crop kernels (njit, private).
 
-All write ``value * scale + offset`` into an output pixel: warp uses scale 1 and offset 0.5 to round
-uint8 results (the store truncates), crop uses them to normalise to a model's input range.
+Each writes ``bilinear(pixels) · scale + offset`` into an output pixel: warp uses scale 1 and offset
+0.5 (the uint8 store truncates, so that rounds), crop uses them to normalise to a model's input range.
+The fast path (:func:`resample_span`) handles whole scan-line spans whose taps are all inside the
+image; the per-pixel samplers handle borders.
 """
 
 from __future__ import annotations

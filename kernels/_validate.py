@@ -15,6 +15,8 @@ import numpy as np
 
 from talkies.errors import InputError
 
+from .config import jit
+
 #: Image dtypes a kernel runs natively; anything else real-valued is converted to float32.
 IMAGE_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32))
 
@@ -48,6 +50,14 @@ def as_f32(value: Any, name: str, shape: Sequence[int | None] | None = None, *, 
     if finite:
         check_finite(arr, name)
     return arr
+
+
+def as_f32_unchecked(value: Any, name: str) -> np.ndarray:
+    """float32 C-contiguous without the finiteness pass, for per-frame wrappers whose kernel checks
+    finiteness itself; an array that already fits passes through untouched (no numpy calls)."""
+    if type(value) is np.ndarray and value.dtype == np.float32 and value.flags.c_contiguous:
+        return value
+    return as_f32(value, name, finite=False)
 
 
 def as_index(value: Any, name: str, shape: Sequence[int | None], upper: int) -> np.ndarray:
@@ -143,3 +153,12 @@ def as_pair(value: Any, name: str, *, positive: bool = False) -> tuple[float, fl
     if positive and (a <= 0 or b <= 0):
         raise InputError(f"{name} must be positive, got ({a}, {b})")
     return a, b
+
+
+@jit
+def all_finite(values: np.ndarray) -> bool:
+    """In-kernel finiteness check of a 1-D array: per-frame wrappers skip the separate numpy pass."""
+    for v in values:
+        if not np.isfinite(v):
+            return False
+    return True

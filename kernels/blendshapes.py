@@ -14,7 +14,7 @@ import numpy as np
 
 from talkies.errors import InputError
 
-from ._validate import as_f32, as_index, check_no_alias, check_out
+from ._validate import all_finite, as_f32, as_f32_unchecked, as_index, check_no_alias, check_out
 from .config import jit
 
 
@@ -82,13 +82,19 @@ class SparseDeltas:
 
 
 @jit
-def _blend_dense(base: np.ndarray, deltas: np.ndarray, weights: np.ndarray, out: np.ndarray) -> None:
-    """base (L,), deltas (K, L), weights (T, K), out (T, L) with L = N·D flattened."""
+def _blend_dense(base: np.ndarray, deltas: np.ndarray, weights: np.ndarray, out: np.ndarray) -> bool:
+    """base (L,), deltas (K, L), weights (T, K), out (T, L) with L = N·D flattened.
+
+    Returns False, writing nothing, if a weight is NaN or inf.
+    """
+    if not all_finite(weights.reshape(-1)):
+        return False
     n_frames, n_shapes = weights.shape
     length = base.shape[0]
     for t in range(n_frames):
         row = out[t]
-        row[:] = base
+        for j in range(length):  # explicit loops compile faster than slice assignment
+            row[j] = base[j]
         # Shape-outer order streams each delta row once per frame and keeps `row` in L1; the inner loop
         # is a contiguous axpy that LLVM vectorises.
         for k in range(n_shapes):
@@ -98,25 +104,32 @@ def _blend_dense(base: np.ndarray, deltas: np.ndarray, weights: np.ndarray, out:
             d = deltas[k]
             for j in range(length):
                 row[j] += w * d[j]
+    return True
 
 
 @jit
-def _blend_sparse(base: np.ndarray, indptr: np.ndarray, indices: np.ndarray, values: np.ndarray,
-                  weights: np.ndarray, out: np.ndarray) -> None:
-    """base (N, D), CSR deltas by shape, weights (T, K), out (T, N, D)."""
+def _blend_sparse(base: np.ndarray, n_dims: int, indptr: np.ndarray, indices: np.ndarray, values: np.ndarray,
+                  weights: np.ndarray, out: np.ndarray) -> bool:
+    """base (N·D,), CSR deltas by shape with values (nnz·D,), weights (T, K), out (T, N·D); flat arrays
+    and unsigned offsets keep the scattered updates free of index fix-ups."""
+    if not all_finite(weights.reshape(-1)):
+        return False
     n_frames, n_shapes = weights.shape
-    n_dims = base.shape[1]
+    dims = np.uint64(n_dims)
     for t in range(n_frames):
         frame = out[t]
-        frame[:, :] = base
+        for j in range(base.shape[0]):
+            frame[j] = base[j]
         for k in range(n_shapes):
             w = weights[t, k]
             if w == 0.0:
                 continue
             for p in range(indptr[k], indptr[k + 1]):
-                v = indices[p]
+                dst = np.uint64(indices[p]) * dims
+                src = np.uint64(p) * dims
                 for c in range(n_dims):
-                    frame[v, c] += w * values[p, c]
+                    frame[dst + np.uint64(c)] += w * values[src + np.uint64(c)]
+    return True
 
 
 class BlendshapeRig:
@@ -149,6 +162,10 @@ class BlendshapeRig:
             self.n_shapes = dense.shape[0]
         if self.n_shapes < 1:
             raise InputError("deltas must hold at least one shape")
+        # Flat views, made once: per-frame calls then pay for no reshapes.
+        self._flat_base = self.base.reshape(-1)
+        if isinstance(self.deltas, SparseDeltas):
+            self._flat_values = self.deltas.values.reshape(-1)
 
     @property
     def n_vertices(self) -> int:
@@ -160,7 +177,7 @@ class BlendshapeRig:
         ``out``, when given, must be a C-contiguous float32 array of the result's shape; it is
         filled and returned (no allocation, handy in a render loop).
         """
-        w = as_f32(weights, "weights")
+        w = as_f32_unchecked(weights, "weights")  # the kernel checks finiteness in its first pass
         if w.ndim not in (1, 2) or w.shape[-1] != self.n_shapes:
             raise InputError(f"weights must have {self.n_shapes} values per frame (one per shape), "
                              f"got shape {w.shape}")
@@ -172,12 +189,15 @@ class BlendshapeRig:
         else:
             check_out(out, "out", shape, np.float32)
             check_no_alias(out, "out", self.base, w2)
-        out3 = out.reshape(w2.shape[0], *self.base.shape)
+        flat_out = out.reshape(w2.shape[0], -1)
         if isinstance(self.deltas, SparseDeltas):
             d = self.deltas
-            _blend_sparse(self.base, d.indptr, d.indices, d.values, w2, out3)
+            ok = _blend_sparse(self._flat_base, self.base.shape[1], d.indptr, d.indices, self._flat_values, w2,
+                               flat_out)
         else:
-            _blend_dense(self.base.reshape(-1), self.deltas, w2, out3.reshape(w2.shape[0], -1))
+            ok = _blend_dense(self._flat_base, self.deltas, w2, flat_out)
+        if not ok:
+            raise InputError("weights contains NaN or inf; clean or mask the input first")
         return out
 
 

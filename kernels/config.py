@@ -12,7 +12,9 @@ import functools
 import numba
 
 #: Keep compiled machine code in ``__pycache__`` so only the first run after an install pays for
-#: compilation (several seconds for all kernels together).
+#: compilation (about 15 s of CPU for all kernels and dtypes together). Numba checks only the
+#: timestamp of the file that defines a cached function, so after editing a helper in another file
+#: (e.g. ``_sample.py``) delete ``kernels/__pycache__/*.nb[ic]`` or callers keep the old inlined copy.
 CACHE: bool = True
 
 #: LLVM fast-math flags. Everything except ``nnan``/``ninf``: the wrappers already reject NaN and inf,

@@ -24,7 +24,7 @@ import numpy as np
 
 from talkies.errors import InputError
 
-from ._validate import as_f32, as_f64, as_scalar, check_out
+from ._validate import all_finite, as_f32, as_f32_unchecked, as_f64, as_scalar, check_out
 from .config import jit
 
 MIN_CUTOFF = 0.05
@@ -43,9 +43,8 @@ def _step(x: np.ndarray, t: float, state: np.ndarray, clock: np.ndarray, params:
     ``clock`` = [last timestamp, started flag]; ``params`` = [min_cutoff, beta, d_cutoff, value_scale].
     """
     n = x.size
-    for i in range(n):
-        if not math.isfinite(x[i]):
-            return False
+    if not all_finite(x):
+        return False
     if clock[1] == 0.0:
         clock[0] = t
         clock[1] = 1.0
@@ -149,8 +148,7 @@ class OneEuroFilter:
     def step(self, x: Any, t: float, *, value_scale: float | None = None,
              out: np.ndarray | None = None) -> np.ndarray:
         """Filter one sample ``x`` taken at time ``t`` (s); returns float32 shaped like ``x``."""
-        if type(x) is not np.ndarray or x.dtype != np.float32 or not x.flags.c_contiguous:
-            x = as_f32(x, "x", finite=False)  # the kernel checks finiteness in the same pass
+        x = as_f32_unchecked(x, "x")  # the kernel checks finiteness before touching the state
         if self._shape is None:
             self._shape = x.shape
             self._state = np.zeros((3, x.size))

@@ -26,16 +26,20 @@ _BARY_EPS = 1e-6
 _MIN_DET = 1e-6
 
 
-def _prepare_output(img: np.ndarray, out: np.ndarray | None, original: Any) -> np.ndarray:
-    """Validate/allocate ``out`` (same shape and dtype as the input image) and copy the image in."""
+def _prepare_output(img: np.ndarray, out: np.ndarray | None, original: Any, *, in_place: bool = False) -> np.ndarray:
+    """Validate/allocate ``out`` (same shape and dtype as the input image) and copy the image in.
+
+    ``in_place`` lets ``out`` be the image itself, for kernels that only read the pixel they write.
+    """
     shape = np.shape(original) if np.ndim(original) == 2 else img.shape
     if out is None:
-        res = img.copy()
-    else:
-        check_out(out, "out", shape, img.dtype)
-        check_no_alias(out, "out", img)
-        res = out.reshape(img.shape)
-        res[...] = img
+        return img.copy()
+    check_out(out, "out", shape, img.dtype)
+    res = out.reshape(img.shape)
+    if in_place and res.ctypes.data == img.ctypes.data and res.strides == img.strides:
+        return res  # the very same pixels: nothing to copy
+    check_no_alias(out, "out", img)
+    res[...] = img
     return res
 
 
@@ -134,9 +138,17 @@ def _warp_kernel(image: np.ndarray, out: np.ndarray, src: np.ndarray, dst: np.nd
     return written
 
 
+#: Points further out than this (px) are refused: a triangle's area would overflow float64 precision
+#: long before anything useful happened there.
+_MAX_COORD = 1e7
+
+
 def _check_mesh(src_points: Any, dst_points: Any, triangles: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     src = as_f32(src_points, "src_points", (None, 2))
     dst = as_f32(dst_points, "dst_points", (src.shape[0], 2))
+    for name, pts in (("src_points", src), ("dst_points", dst)):
+        if pts.size and np.abs(pts).max() > _MAX_COORD:
+            raise InputError(f"{name} must lie within ±{_MAX_COORD:g} px of the image, got {np.abs(pts).max():g}")
     tris = as_index(triangles, "triangles", (None, 3), src.shape[0])
     return src, dst, tris
 
@@ -268,7 +280,8 @@ def composite(image: Any, patch: Any, mask: Any, *, origin: Sequence[int] = (0, 
 
     ``mask`` (patch-sized, float in [0, 1] or uint8 0-255) is the patch's opacity; ``feather`` > 0
     blurs it with a Gaussian of that sigma (px), zero beyond the patch, so seams fade out. Parts of the
-    patch outside the image are ignored. Returns a new image (or ``out``) like ``image``.
+    patch outside the image are ignored. Returns a new image (or ``out``) like ``image``; ``out=image``
+    composites in place.
     """
     img = as_image(image)
     pat = as_image(patch, "patch")
@@ -285,7 +298,7 @@ def composite(image: Any, patch: Any, mask: Any, *, origin: Sequence[int] = (0, 
     ox, oy = origin
     if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in (ox, oy)):
         raise TypeError(f"origin must be two ints (x, y), got {origin!r}")
-    res = _prepare_output(img, out, image)
+    res = _prepare_output(img, out, image, in_place=True)
     check_no_alias(res, "out", pat)
     if sigma > 0.0:
         alpha = _gauss_blur(alpha, sigma)
@@ -383,7 +396,7 @@ def fill_mouth(image: Any, lips: Any, *, cavity_colour: Any = (48, 18, 22), teet
         cavity_colour, teeth_colour: C values (or 3 for RGBA: alpha is left as is).
         teeth_size: teeth band height below the upper lip, as a fraction of the mouth width.
         softness: width (px) of the inward feather at the lips and of the teeth's lower edge.
-        out: optional output array like ``image``.
+        out: optional output array like ``image``; ``out=image`` paints in place.
 
     Returns a new image (or ``out``). A closed mouth (outline thinner than ``softness``) stays
     almost untouched.
@@ -398,7 +411,7 @@ def fill_mouth(image: Any, lips: Any, *, cavity_colour: Any = (48, 18, 22), teet
         raise InputError("cavity_colour and teeth_colour must have the same number of values")
     size = as_scalar(teeth_size, "teeth_size", low=0.0)
     soft = as_scalar(softness, "softness", low=0.0)
-    res = _prepare_output(img, out, image)
+    res = _prepare_output(img, out, image, in_place=True)
     _fill_mouth_kernel(res, poly, cavity, teeth, size, soft, 0.5 if img.dtype == np.uint8 else 0.0)
     return _result(res, out, image)
 

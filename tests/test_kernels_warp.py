@@ -177,6 +177,8 @@ def test_warp_bad_input() -> None:
         warp(image, np.full((3, 2), np.nan), pts, tri)
     with pytest.raises(InputError, match="NaN or inf"):
         warp(np.full((4, 4), np.nan), pts, pts, tri)
+    with pytest.raises(InputError, match="within"):
+        warp(image, pts, np.full((3, 2), 1e9), tri)
     with pytest.raises(InputError, match="dst_points must have shape"):
         warp(image, pts, np.zeros((4, 2)), tri)
     with pytest.raises(InputError, match="indices outside"):
@@ -248,6 +250,25 @@ def test_composite_uint8_mask_full_opacity_pastes_the_patch() -> None:
     patch = np.full((2, 3, 3), 200, np.uint8)
     got = composite(image, patch, np.full((2, 3), 255, np.uint8), origin=(1, 2))
     assert (got[2:4, 1:4] == 200).all() and got.sum() == 200 * 18
+
+
+def test_composite_and_fill_mouth_in_place() -> None:
+    rng = np.random.default_rng(8)
+    image = random_image(rng, 20, 24, 3)
+    patch = random_image(rng, 6, 7, 3)
+    mask = rng.random((6, 7), dtype=np.float32)
+    want = composite(image, patch, mask, origin=(3, 4), feather=1.0)
+    target = image.copy()
+    assert composite(target, patch, mask, origin=(3, 4), feather=1.0, out=target) is target
+    np.testing.assert_array_equal(target, want)
+    poly = np.array([[4, 10], [12, 6], [20, 10], [12, 15]], np.float32)
+    want = fill_mouth(image, poly)
+    target = image.copy()
+    fill_mouth(target, poly, out=target)
+    np.testing.assert_array_equal(target, want)
+    # A patch viewing the image's own memory would be read while written: refused.
+    with pytest.raises(InputError, match="share memory"):
+        composite(target, target[:6], np.ones((6, 24)), origin=(0, 3), out=target)
 
 
 def test_composite_bad_input() -> None:
