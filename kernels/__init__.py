@@ -11,13 +11,14 @@ numba's on-disk cache (see :mod:`talkies.kernels.config` for the flags).
 """
 
 from .blendshapes import BlendshapeRig, SparseDeltas, blend
-from .crop import crop, roi_matrix, transform_points
+from .crop import Border, crop, roi_matrix, transform_points
 from .filters import OneEuroFilter, one_euro
 from .solve import BoundedSolver, solve_bounded
 from .warp import border_anchors, composite, fill_mouth, moved_bbox, warp
 
 __all__ = [
     "BlendshapeRig",
+    "Border",
     "BoundedSolver",
     "OneEuroFilter",
     "SparseDeltas",

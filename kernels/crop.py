@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from talkies.errors import InputError
 
 from ._validate import as_f32, as_f64, as_image, as_pair, as_scalar, check_out
-from ._sample import pixel_table, resample_span, sample_constant, scratch, span_inside
+from ._sample import pixel_table, resample_span, sample_constant, sample_replicate, scratch, span_inside
 from .config import jit
 
 
@@ -62,7 +63,7 @@ def _out_size(out_size: Sequence[int]) -> tuple[int, int]:
 
 @jit
 def _crop_kernel(image: np.ndarray, m: np.ndarray, out: np.ndarray, lut: np.ndarray, post: float, scale: float,
-                 offset: float, border: float) -> None:
+                 offset: float, border: float, replicate: bool) -> None:
     h, w, nch = image.shape
     oh, ow, _ = out.shape
     flat = image.reshape(-1)
@@ -74,13 +75,24 @@ def _crop_kernel(image: np.ndarray, m: np.ndarray, out: np.ndarray, lut: np.ndar
         if span_inside(m[0, 0], rx, m[1, 0], ry, 0, ow - 1, w, h):
             resample_span(flat, w * nch, nch, flat_out, v * ow * nch, ow, rx, m[0, 0], ry, m[1, 0], lut, post, offset,
                           offs, fx, fy)
-        else:  # rows reaching past the image edge (a face near the frame border)
+        elif replicate:  # rows reaching past the image edge (a face near the frame border)
+            for u in range(ow):
+                sample_replicate(image, m[0, 0] * u + rx, m[1, 0] * u + ry, out, v, u, scale, offset)
+        else:
             for u in range(ow):
                 sample_constant(image, m[0, 0] * u + rx, m[1, 0] * u + ry, border, out, v, u, scale, offset)
 
 
+class Border(str, Enum):
+    """What bilinear taps outside the image read."""
+
+    CONSTANT = "constant"  # the ``border`` value (cv2.BORDER_CONSTANT; MediaPipe's detector letterbox)
+    REPLICATE = "replicate"  # the nearest edge pixel (cv2.BORDER_REPLICATE; MediaPipe's landmark crop)
+
+
 def crop(image: Any, center: Sequence[float], size: Sequence[float], *, rotation: float = 0.0,
-         out_size: Sequence[int] = (256, 256), value_range: Sequence[float] = (0.0, 1.0), border: float = 0.0,
+         out_size: Sequence[int] = (256, 256), value_range: Sequence[float] = (0.0, 1.0),
+         border_mode: Border | str = Border.CONSTANT, border: float = 0.0,
          out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Crop a rotated ROI, resize it bilinearly and normalise it for a model input.
 
@@ -92,7 +104,9 @@ def crop(image: Any, center: Sequence[float], size: Sequence[float], *, rotation
         out_size: (width, height) of the crop, e.g. (256, 256) for the landmark model.
         value_range: (lo, hi): full-scale input (255 for uint8, 1.0 for float) maps to hi, 0 to lo;
             (0, 1) for MediaPipe's landmark model, (-1, 1) for its detector.
-        border: value (in input units) of pixels outside the image; 0 gives ``lo``.
+        border_mode: "constant" (taps outside the image read ``border``) or "replicate" (the nearest
+            edge pixel).
+        border: value (in input units) of pixels outside the image in "constant" mode; 0 gives ``lo``.
         out: optional (oh, ow, C) float32 C-contiguous buffer, e.g. ``batch[0]`` of an NHWC tensor.
 
     Returns:
@@ -104,6 +118,10 @@ def crop(image: Any, center: Sequence[float], size: Sequence[float], *, rotation
     ow, oh = int(out_size[0]), int(out_size[1])  # checked by roi_matrix
     lo, hi = as_pair(value_range, "value_range")
     fill = as_scalar(border, "border")
+    try:
+        mode = Border(border_mode)
+    except ValueError:
+        raise InputError(f"border_mode must be 'constant' or 'replicate', got {border_mode!r}") from None
     shape = (oh, ow, img.shape[2])
     if out is None:
         out = np.empty(shape, np.float32)
@@ -111,8 +129,8 @@ def crop(image: Any, center: Sequence[float], size: Sequence[float], *, rotation
         check_out(out, "out", shape, np.float32)
     scale = (hi - lo) / (255.0 if img.dtype == np.uint8 else 1.0)
     lut, post = pixel_table(img.dtype, scale)
-    _crop_kernel(img, m, out, lut, post, scale, lo, fill)
+    _crop_kernel(img, m, out, lut, post, scale, lo, fill, mode is Border.REPLICATE)
     return out, m
 
 
-__all__ = ["crop", "roi_matrix", "transform_points"]
+__all__ = ["Border", "crop", "roi_matrix", "transform_points"]

@@ -27,7 +27,9 @@ def roi_matrix_ref(cx: float, cy: float, w: float, h: float, rot: float, ow: int
     return (shift @ rotate @ to_local)[:2]
 
 
-def crop_ref(image: np.ndarray, m: np.ndarray, ow: int, oh: int, lo: float, hi: float, border: float) -> np.ndarray:
+def crop_ref(image: np.ndarray, m: np.ndarray, ow: int, oh: int, lo: float, hi: float,
+             border: float | None) -> np.ndarray:
+    """``border=None`` replicates the edge pixels."""
     vs, us = np.mgrid[0:oh, 0:ow].astype(np.float64)
     x = m[0, 0] * us + m[0, 1] * vs + m[0, 2]
     y = m[1, 0] * us + m[1, 1] * vs + m[1, 2]
@@ -38,14 +40,14 @@ def crop_ref(image: np.ndarray, m: np.ndarray, ow: int, oh: int, lo: float, hi: 
 @SETTINGS
 @given(h=st.integers(1, 40), w=st.integers(1, 40), c=st.sampled_from([1, 3, 4]), ow=st.integers(1, 24),
        oh=st.integers(1, 24), cx=st.floats(-10, 50), cy=st.floats(-10, 50), bw=st.floats(0.5, 60),
-       bh=st.floats(0.5, 60), rot=st.floats(-4, 4), as_float=st.booleans(), border=st.sampled_from([0.0, 0.5]),
-       seed=st.integers(0, 2**32 - 1))
+       bh=st.floats(0.5, 60), rot=st.floats(-4, 4), as_float=st.booleans(),
+       border=st.sampled_from([0.0, 0.5, None]), seed=st.integers(0, 2**32 - 1))
 def test_crop_matches_reference(h: int, w: int, c: int, ow: int, oh: int, cx: float, cy: float, bw: float,
-                                bh: float, rot: float, as_float: bool, border: float, seed: int) -> None:
+                                bh: float, rot: float, as_float: bool, border: float | None, seed: int) -> None:
     rng = np.random.default_rng(seed)
     image = random_image(rng, h, w, c, np.float32 if as_float else np.uint8)
-    got, m = crop(image, (cx, cy), (bw, bh), rotation=rot, out_size=(ow, oh), value_range=(-1.0, 1.0),
-                  border=border)
+    mode = {"border_mode": "replicate"} if border is None else {"border": border}
+    got, m = crop(image, (cx, cy), (bw, bh), rotation=rot, out_size=(ow, oh), value_range=(-1.0, 1.0), **mode)
     want_m = roi_matrix_ref(cx, cy, bw, bh, rot, ow, oh)
     np.testing.assert_allclose(m, want_m, atol=1e-9)
     assert got.dtype == np.float32 and got.shape == (oh, ow, c)
@@ -82,6 +84,9 @@ def test_pixels_outside_the_image_read_the_border() -> None:
     np.testing.assert_array_equal(got, -1.0)
     got, _ = crop(image, (100.0, 100.0), (10, 10), out_size=(5, 5), border=51.0)
     np.testing.assert_allclose(got, 0.2, atol=1e-6)
+    image[-1, -1] = 0  # the corner pixel is the nearest edge pixel of everything far down-right
+    got, _ = crop(image, (100.0, 100.0), (10, 10), out_size=(5, 5), border_mode="replicate")
+    np.testing.assert_array_equal(got, 0.0)
 
 
 def test_transform_points_round_trip_keeps_extra_columns() -> None:
@@ -123,3 +128,5 @@ def test_crop_bad_input() -> None:
         crop(image, (4, 4), (4, 4), out_size=(2, 2), out=np.zeros((2, 3, 3), np.float32))
     with pytest.raises(TypeError, match="real number"):
         crop(image, (4, 4), (4, 4), rotation="0.5")
+    with pytest.raises(InputError, match="border_mode"):
+        crop(image, (4, 4), (4, 4), border_mode="wrap")
