@@ -6,8 +6,10 @@ Data: :func:`data.build_corpus` (cached under ~/.cache/talkies/lipsync-data). Ea
 crops from the synthetic stream, augments them (:mod:`.augment`), and minimises cross-entropy on the
 visemes (``PP`` weighted up, toward closure recall) plus binary cross-entropy between the blend-shape
 head and the smoothed per-viseme pose targets. Frames without full left context or lookahead inside
-the crop are left out of the loss. Checkpoints (``.npz`` of named arrays) are written every
-``--eval-every`` steps, with validation metrics on the real speech logged (never trained on).
+the crop are left out of the loss. With ``--minutes`` the learning-rate schedule follows whichever of
+steps or time runs out first, so the run always anneals (at the cost of bit-exact reproducibility).
+Checkpoints (``.npz`` of named arrays) are written every ``--eval-every`` steps, with validation
+metrics on the real speech logged (never trained on, never used to pick a checkpoint).
 """
 
 from __future__ import annotations
@@ -82,9 +84,13 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
     warmup = max(1, min(500, steps // 20))
 
     def lr_at(step: int) -> float:
+        """Warm-up, then cosine decay over the run: by steps, or by time when a budget runs out first."""
         if step < warmup:
             return lr * (step + 1) / warmup
-        return lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup))) + lr * 0.01
+        progress = (step - warmup) / max(1, steps - warmup)
+        if minutes is not None:
+            progress = max(progress, (time.monotonic() - start) / (minutes * 60))
+        return lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))) + lr * 0.01
 
     cw = torch.from_numpy(class_weights(closure_weight))
     history: list[dict] = []
@@ -111,8 +117,8 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
         log.info("checkpoint %s", json.dumps(entry))
         net.train()
 
-    running = float("nan")
-    step = 0
+    running = first_loss = float("nan")
+    done, last_checkpoint = 0, -1
     with make_progress(transient=False) as progress:
         task = progress.add_task("training lip-sync", total=steps)
         for step in range(steps):
@@ -133,14 +139,20 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
-            running = loss.item() if math.isnan(running) else 0.98 * running + 0.02 * loss.item()
+            if math.isnan(running):
+                running = first_loss = loss.item()
+            else:
+                running = 0.98 * running + 0.02 * loss.item()
             progress.update(task, advance=1, description=f"training lip-sync (loss {running:.3f})")
-            if (step + 1) % eval_every == 0:
-                checkpoint(step + 1, running)
-    checkpoint(step + 1 if steps else 0, running)
+            done = step + 1
+            if done % eval_every == 0:
+                checkpoint(done, running)
+                last_checkpoint = done
+    if done != last_checkpoint:
+        checkpoint(done, running)
     history_path = out.with_suffix(".history.json")
     history_path.write_text(json.dumps(history, indent=1))
-    return {"steps": step + 1, "loss": running, "history": history, "weights": str(out)}
+    return {"steps": done, "loss": running, "first_loss": first_loss, "history": history, "weights": str(out)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description="Train the lip-sync model on espeak-ng speech (CPU).")
     ap.add_argument("--steps", type=int, default=12000)
-    ap.add_argument("--minutes", type=float, default=None, help="stop early after this many minutes")
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="time budget: stop after this many minutes, and anneal the learning rate by time when "
+                         "that comes before --steps (the run is then no longer exactly reproducible)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "weights" / "lipsync.npz")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--utterances", type=int, default=6000, help="synthetic utterances in the corpus")
