@@ -119,10 +119,11 @@ def check_no_alias(out: np.ndarray, name: str, *inputs: np.ndarray) -> None:
 def as_scalar(value: Any, name: str, *, low: float | None = None, high: float | None = None,
               low_open: bool = False) -> float:
     """A finite real scalar within bounds; ``low_open`` makes the lower bound strict."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if type(value) is not float and type(value) is not int:  # fast path first: called per frame
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     v = float(value)
-    if not np.isfinite(v):
+    if not math.isfinite(v):
         raise InputError(f"{name} must be finite, got {v}")
     if low is not None and (v <= low if low_open else v < low):
         raise InputError(f"{name} must be {'>' if low_open else '>='} {low}, got {v}")

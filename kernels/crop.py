@@ -53,7 +53,8 @@ def transform_points(points: Any, matrix: Any) -> np.ndarray:
 
 
 def _out_size(out_size: Sequence[int]) -> tuple[int, int]:
-    if len(out_size) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in out_size):
+    if len(out_size) != 2 or not all(type(v) is int or (isinstance(v, np.integer) and not isinstance(v, bool))
+                                     for v in out_size):
         raise TypeError(f"out_size must be two ints (width, height), got {out_size!r}")
     ow, oh = int(out_size[0]), int(out_size[1])
     if ow < 1 or oh < 1:
