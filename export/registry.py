@@ -1,0 +1,173 @@
+"""The built-in ModelSpecs.
+
+The MediaPipe face models are rebuilt from their .tflite files as torch modules
+(`talkies.models.mediapipe.tflite_import`); the original .tflite (run in ai-edge-litert) is the parity
+reference, and real face crops are the test vectors and calibration data.
+
+Tolerances (against the original TFLite):
+- fp32: rel ≤ 1e-4 on every output; fp16: rel ≤ 1e-2.
+- int8 landmarks: mean landmark error ≤ 1.5 px at the 256 px crop (2-D, over all 478 points).
+- int8 blend-shapes: max abs ≤ 0.05 on the 52 scores.
+- int8 detector: max abs ≤ 0.05 on the sigmoid scores of every anchor (what the 0.5 threshold and the
+  weighted NMS see), and mean error ≤ 1 px (at the 128 px input) over the box and keypoint values of
+  the anchors the reference detects (score ≥ 0.5; its best anchor when none is).
+
+Other model families register from their own modules: add the module path to SPEC_MODULES (a module
+that is not there yet is skipped, so the registry never breaks on a work in progress).
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import partial
+
+import numpy as np
+
+from talkies.export.spec import Feeds, ModelSpec, TensorSpec, Tolerance, register
+from talkies.types import Precision
+
+#: Modules that register further specs with @register (e.g. the lip-sync model).
+SPEC_MODULES: tuple[str, ...] = ("talkies.export.lipsync_spec",)
+
+FACE_REFERENCE = "original TFLite (ai-edge-litert)"
+MEDIAPIPE_LICENCE = "Apache-2.0 (MediaPipe face models, Google LLC)"
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -100.0, 100.0)))
+
+
+def detector_metrics(outputs: Feeds, reference: Feeds) -> dict[str, float]:
+    """max_score_error: max |Δ sigmoid score| over all anchors; detection_error_px: mean |Δ| of the 16
+    box/keypoint values (px at 128) over the anchors the reference detects (≥ 0.5, else its best)."""
+    score, ref_score = _sigmoid(outputs["classificators"]), _sigmoid(reference["classificators"])
+    regs = np.asarray(outputs["regressors"], np.float64).reshape(-1, 896, 16)
+    ref_regs = np.asarray(reference["regressors"], np.float64).reshape(-1, 896, 16)
+    ref_flat = ref_score.reshape(-1, 896)
+    errors = []
+    for i in range(len(ref_flat)):
+        hit = ref_flat[i] >= 0.5
+        if not hit.any():
+            hit = ref_flat[i] == ref_flat[i].max()
+        errors.append(np.abs(regs[i, hit] - ref_regs[i, hit]).mean())
+    return {"max_score_error": float(np.max(np.abs(score - ref_score))),
+            "detection_error_px": float(np.mean(errors))}
+
+
+def landmark_metrics(outputs: Feeds, reference: Feeds) -> dict[str, float]:
+    """mean_landmark_px / max_landmark_px: 2-D distance between landmarks in 256 px crop pixels;
+    face_flag_error: |Δ| of the face-presence probability (sigmoid of the flag logit)."""
+    points = np.asarray(outputs["landmarks"], np.float64).reshape(-1, 478, 3)[..., :2]
+    ref_points = np.asarray(reference["landmarks"], np.float64).reshape(-1, 478, 3)[..., :2]
+    distance = np.linalg.norm(points - ref_points, axis=-1)
+    flag = np.abs(_sigmoid(outputs["face_flag"]) - _sigmoid(reference["face_flag"]))
+    return {"mean_landmark_px": float(distance.mean()), "max_landmark_px": float(distance.max()),
+            "face_flag_error": float(flag.max())}
+
+
+def blendshape_metrics(outputs: Feeds, reference: Feeds) -> dict[str, float]:
+    """max_score_error: max |Δ| over the 52 scores; mean_score_error: its mean."""
+    diff = np.abs(np.asarray(outputs["scores"], np.float64) - np.asarray(reference["scores"], np.float64))
+    return {"max_score_error": float(diff.max()), "mean_score_error": float(diff.mean())}
+
+
+def _blendshape_labels() -> tuple[str, ...]:
+    from talkies.runtime.blendshapes import ARKIT_NAMES
+
+    return ("_neutral", *(n for n in ARKIT_NAMES if n != "tongueOut"))
+
+
+def _face_spec(name: str, *, description: str, tolerances: dict[Precision, Tolerance], metrics,
+               labels: tuple[str, ...] = (), preprocessing: dict | None = None,
+               postprocessing: dict | None = None) -> ModelSpec:
+    from talkies.models.mediapipe import assets, faces
+    from talkies.models.mediapipe.tflite_import import import_tflite, io_details
+
+    path = assets.face_model_path(name)  # AssetError naming `talkies models fetch` when not cached
+    io = io_details(path)
+
+    def build():
+        return import_tflite(assets.face_model_path(name))
+
+    def reference(feeds: Feeds) -> Feeds:
+        values = faces.reference_runner(name).run(*(feeds[t.name] for t in io.inputs))
+        return {t.name: np.asarray(v, np.float32) for t, v in zip(io.outputs, values)}
+
+    return ModelSpec(
+        name=name, description=description,
+        inputs=tuple(TensorSpec(t.name, tuple(t.shape), t.dtype) for t in io.inputs),
+        outputs=tuple(TensorSpec(t.name, tuple(t.shape), t.dtype) for t in io.outputs),
+        build=build, sample_inputs=partial(_crops, name), tolerances=tolerances, reference=reference,
+        reference_name=FACE_REFERENCE, metrics=metrics, labels=labels, preprocessing=preprocessing or {},
+        postprocessing=postprocessing or {}, licence=MEDIAPIPE_LICENCE,
+        source=assets.MODEL_ASSETS[name].source, n_test_vectors=4, n_calibration=32)
+
+
+def _crops(name: str, n: int, seed: int) -> list[Feeds]:
+    from talkies.models.mediapipe.faces import face_crops
+
+    return face_crops(name, n, seed)
+
+
+_FLOAT = {Precision.FP32: Tolerance(rel=1e-4), Precision.FP16: Tolerance(rel=1e-2)}
+
+
+@register("face_detector")
+def face_detector() -> ModelSpec:
+    from talkies.models.mediapipe import constants as C
+
+    return _face_spec(
+        "face_detector", description="MediaPipe short-range face detector (BlazeFace, 128x128, 896 SSD anchors)",
+        tolerances={**_FLOAT, Precision.INT8: Tolerance(metrics={"max_score_error": 0.05,
+                                                                 "detection_error_px": 1.0})},
+        metrics=detector_metrics,
+        preprocessing={"layout": "NHWC", "size": [C.DETECTOR_INPUT_SIZE] * 2, "range": list(C.DETECTOR_INPUT_RANGE),
+                       "fit": "letterbox"},
+        postprocessing={"anchors": {"num_layers": C.ANCHOR_NUM_LAYERS, "min_scale": C.ANCHOR_MIN_SCALE,
+                                    "max_scale": C.ANCHOR_MAX_SCALE, "offset": [C.ANCHOR_OFFSET_X, C.ANCHOR_OFFSET_Y],
+                                    "strides": list(C.ANCHOR_STRIDES), "aspect_ratios": list(C.ANCHOR_ASPECT_RATIOS),
+                                    "interpolated_scale_aspect_ratio": C.ANCHOR_INTERPOLATED_SCALE_ASPECT_RATIO,
+                                    "fixed_anchor_size": True, "count": C.NUM_ANCHORS},
+                        "box_scale": C.DETECTOR_BOX_SCALE, "box_format": "x_center, y_center, w, h, 6 keypoints x,y",
+                        "score": "sigmoid", "score_clip": C.DETECTOR_SCORE_CLIP, "min_score": C.DETECTOR_MIN_SCORE,
+                        "nms": {"kind": "weighted", "iou": C.DETECTOR_NMS_IOU},
+                        "roi": {"rotation_keypoints": list(C.ROI_ROTATION_KEYPOINTS), "scale": C.ROI_SCALE}})
+
+
+@register("face_landmarks")
+def face_landmarks() -> ModelSpec:
+    from talkies.models.mediapipe import constants as C
+
+    return _face_spec(
+        "face_landmarks", description="MediaPipe face landmarks (478 points incl. irises, 256x256 crop)",
+        tolerances={**_FLOAT, Precision.INT8: Tolerance(metrics={"mean_landmark_px": 1.5})},
+        metrics=landmark_metrics,
+        preprocessing={"layout": "NHWC", "size": [C.LANDMARK_INPUT_SIZE] * 2, "range": list(C.LANDMARK_INPUT_RANGE),
+                       "crop": {"rotation_keypoints": list(C.ROI_ROTATION_KEYPOINTS), "scale": C.ROI_SCALE}},
+        postprocessing={"landmarks": {"count": C.NUM_LANDMARKS, "layout": "x, y, z", "units": "crop pixels"},
+                        "face_flag": "logit (sigmoid → face presence)"})
+
+
+@register("face_blendshapes")
+def face_blendshapes() -> ModelSpec:
+    from talkies.models.mediapipe import constants as C
+
+    return _face_spec(
+        "face_blendshapes", description="MediaPipe blend-shape scores (52: _neutral + 51 ARKit) from 146 landmarks",
+        tolerances={**_FLOAT, Precision.INT8: Tolerance(max_abs=0.05)},
+        metrics=blendshape_metrics, labels=_blendshape_labels(),
+        preprocessing={"landmark_subset": list(C.BLENDSHAPE_LANDMARK_SUBSET), "coordinates": "x, y in pixels",
+                       "scale_invariant": True},
+        postprocessing={"scores": "probabilities in [0, 1]", "tongueOut": "not produced"})
+
+
+def _load_extra_modules() -> None:
+    for module in SPEC_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+
+
+_load_extra_modules()

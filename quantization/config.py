@@ -1,0 +1,183 @@
+"""QuantizationConfig: one validated description of how to reduce a model's precision, translated to
+each toolchain's own arguments by a `to_<tool>_kwargs()` method.
+
+The vocabulary follows NNCF (`nncf.quantize(model, dataset, preset=..., subset_size=...,
+fast_bias_correction=..., ignored_scope=...)`):
+
+- `preset`: `mixed` (default) quantizes weights symmetrically and activations asymmetrically;
+  `performance` makes both symmetric (faster on some kernels, a little less accurate).
+- `calibration_size`: how many real samples calibrate the activation ranges (NNCF's subset_size).
+- `calibration_method`: how activation ranges are estimated; `minmax` (default, the same rule on every
+  toolchain, and the fastest: PT2E's histogram observer is several times slower) or `histogram` /
+  `percentile`, mapped to each toolchain's equivalent or refused where it has none.
+- `ignored_scope`: regular expressions (full match) of node names to keep in float: ONNX node names
+  for ORT, the same names in the OpenVINO IR for NNCF (a conv's weight op is `<name>/WithoutBiases`).
+- `per_channel`: per-output-channel weight scales (recommended for convolutions).
+
+Weights are always quantized symmetrically, as every target's int8 kernels expect.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from talkies.errors import InputError, require
+from talkies.types import Precision, _Choice
+
+
+class QuantizationPreset(_Choice):
+    """NNCF's presets: which tensors get symmetric ranges."""
+
+    PERFORMANCE = "performance"
+    MIXED = "mixed"
+
+
+class CalibrationMethod(_Choice):
+    """How activation ranges are estimated from the calibration samples."""
+
+    MINMAX = "minmax"
+    HISTOGRAM = "histogram"
+    PERCENTILE = "percentile"
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuantizationConfig:
+    precision: Precision = Precision.INT8
+    preset: QuantizationPreset = QuantizationPreset.MIXED
+    per_channel: bool = True
+    calibration_size: int = 64
+    calibration_method: CalibrationMethod = CalibrationMethod.MINMAX
+    fast_bias_correction: bool = True
+    """NNCF only: the fast bias correction pass after calibration."""
+    seed: int = 1234
+    """Seed of the calibration samples (test vectors use another seed, so they are never calibrated on)."""
+    ignored_scope: tuple[str, ...] = ()
+    """Regular expressions of node names to keep in float (ORT nodes_to_exclude, NNCF IgnoredScope)."""
+    weight_threshold: int = 2048
+    """Core ML only: weight tensors with fewer elements stay in float."""
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "precision", Precision.parse(self.precision))
+        set_(self, "preset", QuantizationPreset.parse(self.preset))
+        set_(self, "calibration_method", CalibrationMethod.parse(self.calibration_method))
+        for name in ("per_channel", "fast_bias_correction"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"QuantizationConfig.{name} must be True or False, got {getattr(self, name)!r}")
+        for name, low, high in (("calibration_size", 1, 100_000), ("seed", 0, 2**32 - 1),
+                                ("weight_threshold", 0, 2**31)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise InputError(f"QuantizationConfig.{name} must be an integer in [{low}, {high}], got {value!r}")
+        if isinstance(self.ignored_scope, str) or not all(isinstance(n, str) for n in self.ignored_scope):
+            raise InputError("QuantizationConfig.ignored_scope must be a tuple of node-name patterns")
+        for pattern in self.ignored_scope:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise InputError(f"QuantizationConfig.ignored_scope: {pattern!r} is not a valid regex ({exc})") from None
+        set_(self, "ignored_scope", tuple(self.ignored_scope))
+
+    @property
+    def symmetric(self) -> bool:
+        """Whether activations are quantized symmetrically (weights always are)."""
+        return self.preset is QuantizationPreset.PERFORMANCE
+
+    @property
+    def needs_calibration(self) -> bool:
+        return self.precision is Precision.INT8
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-friendly summary for the bundle manifest."""
+        return {"precision": str(self.precision), "preset": str(self.preset), "per_channel": self.per_channel,
+                "symmetric_activations": self.symmetric, "calibration_size": self.calibration_size,
+                "calibration_method": str(self.calibration_method), "seed": self.seed,
+                **({"ignored_scope": list(self.ignored_scope)} if self.ignored_scope else {})}
+
+    def _refuse(self, tool: str, what: str) -> InputError:
+        return InputError(f"{tool} has no {what}; change the QuantizationConfig for this target")
+
+    # --- per-toolchain translations --------------------------------------------------------------
+
+    def ignored_nodes(self, node_names: list[str]) -> list[str]:
+        """The node names matched by ignored_scope."""
+        patterns = [re.compile(p) for p in self.ignored_scope]
+        return [n for n in node_names if any(p.fullmatch(n) for p in patterns)]
+
+    def to_ort_kwargs(self, node_names: list[str] | None = None) -> dict[str, Any]:
+        """Arguments of onnxruntime.quantization.quantize_static (static QDQ; never quantize_dynamic,
+        whose ConvInteger makes conv nets slower). `node_names`: the graph's nodes, for ignored_scope."""
+        q = require("onnxruntime.quantization", "runtime")
+        if self.ignored_scope and node_names is None:
+            raise InputError("ignored_scope needs the graph's node names: pass node_names")
+        method = {CalibrationMethod.MINMAX: q.CalibrationMethod.MinMax,
+                  CalibrationMethod.HISTOGRAM: q.CalibrationMethod.Entropy,
+                  CalibrationMethod.PERCENTILE: q.CalibrationMethod.Percentile}[self.calibration_method]
+        # Asymmetric activations run as uint8 (x86 VNNI kernels' preferred U8S8), symmetric as int8.
+        return {
+            "quant_format": q.QuantFormat.QDQ,
+            "per_channel": self.per_channel,
+            "activation_type": q.QuantType.QInt8 if self.symmetric else q.QuantType.QUInt8,
+            "weight_type": q.QuantType.QInt8,
+            "calibrate_method": method,
+            "nodes_to_exclude": self.ignored_nodes(node_names or []) or None,
+            "extra_options": {"ActivationSymmetric": self.symmetric, "WeightSymmetric": True,
+                              **({"CalibPercentile": 99.99} if self.calibration_method is CalibrationMethod.PERCENTILE
+                                 else {})},
+        }
+
+    def to_nncf_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of nncf.quantize (after the model and the nncf.Dataset)."""
+        nncf = require("nncf", "export")
+        from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, QuantizationParameters
+        from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+
+        estimator = {CalibrationMethod.MINMAX: RangeEstimatorParametersSet.MINMAX,
+                     CalibrationMethod.HISTOGRAM: RangeEstimatorParametersSet.HISTOGRAM,
+                     CalibrationMethod.PERCENTILE: RangeEstimatorParametersSet.MEAN_QUANTILE}[self.calibration_method]
+        advanced = AdvancedQuantizationParameters(
+            weights_quantization_params=None if self.per_channel else QuantizationParameters(per_channel=False),
+            activations_range_estimator_params=estimator)
+        return {
+            "preset": nncf.QuantizationPreset(self.preset.value),
+            "subset_size": self.calibration_size,
+            "fast_bias_correction": self.fast_bias_correction,
+            "ignored_scope": (nncf.IgnoredScope(patterns=[f"(?:{p})" for p in self.ignored_scope], validate=False)
+                              if self.ignored_scope else None),
+            "advanced_parameters": advanced,
+        }
+
+    def to_litert_kwargs(self) -> dict[str, Any]:
+        """Arguments of litert_torch's pt2e_quantizer.get_symmetric_quantization_config (static PT2E),
+        plus `activation_observer` ("minmax" | "histogram") for the activation observer to install.
+        PT2E weights are symmetric and its activations are always affine per-tensor."""
+        if self.preset is QuantizationPreset.PERFORMANCE:
+            raise self._refuse("the LiteRT PT2E quantizer", "symmetric activation ranges (preset performance)")
+        if self.ignored_scope:
+            raise self._refuse("the LiteRT PT2E quantizer", "ignored_scope by node name")
+        if self.calibration_method is CalibrationMethod.PERCENTILE:
+            raise self._refuse("the LiteRT PT2E quantizer", "percentile calibration (use minmax or histogram)")
+        return {"is_per_channel": self.per_channel, "is_qat": False, "is_dynamic": False,
+                "activation_observer": self.calibration_method.value}
+
+    def to_coreml_kwargs(self) -> dict[str, Any]:
+        """Arguments of coremltools.optimize.coreml.OpLinearQuantizerConfig (int8 weights; Core ML keeps
+        activations in its compute precision)."""
+        if self.ignored_scope:
+            raise self._refuse("Core ML weight quantization", "ignored_scope by node name")
+        return {"mode": "linear_symmetric", "dtype": "int8",
+                "granularity": "per_channel" if self.per_channel else "per_tensor",
+                "weight_threshold": self.weight_threshold}
+
+
+def default_config(precision: Precision | str, *, calibration_size: int | None = None) -> QuantizationConfig:
+    """The config used when a target gets none: defaults, with the spec's calibration size."""
+    kwargs: dict[str, Any] = {"precision": Precision.parse(precision)}
+    if calibration_size is not None:
+        kwargs["calibration_size"] = calibration_size
+    return QuantizationConfig(**kwargs)
+
+
+__all__ = ["CalibrationMethod", "QuantizationConfig", "QuantizationPreset", "default_config"]

@@ -1,0 +1,155 @@
+"""A small test-only conv net spec (not shipped) so the toolchain tests run in seconds, plus tests of
+the spec plumbing itself. Other toolchain tests import `tiny_spec` from here."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from talkies.export.spec import ModelSpec, TensorSpec, Tolerance, get_spec, register
+from talkies.types import Precision
+
+TINY = "tiny_convnet"
+TINY_GRU = "tiny_gru"
+TINY_STRICT = "tiny_strict"
+
+
+def _build_convnet():
+    import torch
+
+    class TinyConvNet(torch.nn.Module):
+        """NHWC image in [0, 1] → 10 sigmoid scores and an 8×8×16 feature map (a detector in miniature)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = torch.nn.Conv2d(3, 16, 3, stride=2, padding=1)
+            self.depthwise = torch.nn.Conv2d(16, 16, 3, padding=1, groups=16)
+            self.pointwise = torch.nn.Conv2d(16, 16, 1)
+            self.down = torch.nn.Conv2d(16, 16, 3, stride=2, padding=1)
+            self.head = torch.nn.Linear(16, 10)
+
+        def forward(self, image):
+            x = image.permute(0, 3, 1, 2)
+            x = torch.relu(self.stem(x))
+            x = torch.relu(self.pointwise(torch.relu(self.depthwise(x)))) + x
+            features = torch.relu(self.down(x))
+            scores = torch.sigmoid(self.head(features.mean(dim=(2, 3))))
+            return scores, features.permute(0, 2, 3, 1)
+
+    torch.manual_seed(0)
+    return TinyConvNet().eval()
+
+
+def _images(n: int, seed: int) -> list[dict[str, np.ndarray]]:
+    """Smooth, image-like inputs (blurred noise plus gradients) in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    out = []
+    yy, xx = np.mgrid[0:32, 0:32] / 31.0
+    for _ in range(n):
+        base = rng.random((1, 8, 8, 3)).repeat(4, axis=1).repeat(4, axis=2)
+        ramp = (rng.random(3) * xx[..., None] + rng.random(3) * yy[..., None])[None] / 2
+        out.append({"image": np.clip(0.7 * base + 0.3 * ramp, 0, 1).astype(np.float32)})
+    return out
+
+
+def _score_error(outputs, reference):
+    return {"max_score_error": float(np.max(np.abs(outputs["scores"] - reference["scores"])))}
+
+
+def tiny_spec_factory(name: str = TINY, *, tolerances: dict | None = None) -> ModelSpec:
+    return ModelSpec(
+        name=name, description="test-only tiny conv net",
+        inputs=(TensorSpec("image", (1, 32, 32, 3)),),
+        outputs=(TensorSpec("scores", (1, 10)), TensorSpec("features", (1, 8, 8, 16))),
+        build=_build_convnet, sample_inputs=_images,
+        tolerances=tolerances or {Precision.FP32: Tolerance(rel=1e-4), Precision.FP16: Tolerance(rel=1e-2),
+                                  Precision.INT8: Tolerance(rel=0.1, metrics={"max_score_error": 0.05})},
+        metrics=_score_error, labels=tuple(f"class{i}" for i in range(10)),
+        preprocessing={"layout": "NHWC", "range": [0.0, 1.0]}, licence="test only",
+        n_test_vectors=3, n_calibration=16)
+
+
+def _build_gru():
+    import torch
+
+    class TinyGRU(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gru = torch.nn.GRU(8, 8, batch_first=True)
+
+        def forward(self, x):
+            return self.gru(x)[0]
+
+    torch.manual_seed(0)
+    return TinyGRU().eval()
+
+
+@register(TINY)
+def _tiny() -> ModelSpec:
+    return tiny_spec_factory()
+
+
+@register(TINY_STRICT)
+def _tiny_strict() -> ModelSpec:
+    """Same net, an int8 tolerance no quantizer can meet: for ParityError paths."""
+    return tiny_spec_factory(TINY_STRICT, tolerances={Precision.FP32: Tolerance(rel=1e-4),
+                                                      Precision.FP16: Tolerance(rel=1e-2),
+                                                      Precision.INT8: Tolerance(rel=1e-9)})
+
+
+@register(TINY_GRU)
+def _tiny_gru() -> ModelSpec:
+    return ModelSpec(
+        name=TINY_GRU, description="test-only recurrent net", inputs=(TensorSpec("x", (1, 6, 8)),),
+        outputs=(TensorSpec("y", (1, 6, 8)),), build=_build_gru,
+        sample_inputs=lambda n, seed: [{"x": np.random.default_rng(seed + i).standard_normal((1, 6, 8)).astype(np.float32)}
+                                       for i in range(n)],
+        tolerances={p: Tolerance(rel=0.1) for p in Precision})
+
+
+def tiny_spec() -> ModelSpec:
+    return get_spec(TINY)
+
+
+def test_tiny_spec_is_registered_and_deterministic():
+    spec = tiny_spec()
+    a, b = spec.test_inputs(), spec.test_inputs()
+    assert len(a) == spec.n_test_vectors
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x["image"], y["image"])
+    calib = spec.calibration_inputs()
+    assert not any(np.array_equal(c["image"], t["image"]) for c in calib for t in a), "calibration ≠ test data"
+
+
+def test_module_runs_with_named_outputs():
+    from talkies.export.module import run_module
+
+    spec = tiny_spec()
+    out = run_module(spec, spec.test_inputs()[0])
+    assert set(out) == {"scores", "features"}
+    assert out["scores"].shape == (1, 10) and out["features"].shape == (1, 8, 8, 16)
+    assert dataclasses.is_dataclass(spec)
+
+
+def test_onnx_export_names_and_deterministic_bytes(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from talkies.export import onnx as onnx_export
+
+    spec = tiny_spec()
+    path = onnx_export.export_onnx(spec, tmp_path / "a.onnx")
+    model = onnx.load(str(path))
+    assert [i.name for i in model.graph.input] == ["image"]
+    assert [o.name for o in model.graph.output] == ["scores", "features"]
+    assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 17
+    onnx_export._CACHE.clear()  # a second, independent export gives the same bytes
+    assert onnx_export.export_onnx(spec, tmp_path / "b.onnx").read_bytes() == path.read_bytes()
+
+
+def test_onnx_export_refuses_old_opset():
+    from talkies.errors import InputError
+    from talkies.export.onnx import onnx_bytes
+
+    with pytest.raises(InputError, match="opset 11"):
+        onnx_bytes(tiny_spec(), opset=11)
