@@ -546,8 +546,9 @@ def markdown(rows: list[Row], goals: list[Goal], machine: dict[str, Any]) -> str
            f"{machine['skimage']}, SciPy {machine['scipy']}. Load average during the run: "
            f"{machine['load_average'][0]:.1f} (other jobs shared the cores).", "",
            "Figures are medians per call. **CPU** is the calling thread's CPU time, which leaves out time spent "
-           "descheduled by other jobs; **wall** is wall-clock time on the same run: equal to CPU time on an idle core, up to 2× "
-           "higher here where other jobs shared the machine. Peers get the same inputs in the same run.", "",
+           "descheduled by other jobs; **wall** is wall-clock time on the same run: equal to CPU time on an idle "
+           "core, up to 2× higher here where other jobs shared the machine. Peers get the same inputs in the same "
+           "run.", "",
            "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     out += ["| " + " | ".join(line) + " |" for line in table_lines(rows)]
     out += ["", "| " + " | ".join(GOAL_HEADER) + " |", "|" + "---|" * len(GOAL_HEADER)]
