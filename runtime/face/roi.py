@@ -108,26 +108,7 @@ def crop(image: np.ndarray, roi: Roi, out_size: int, *, value_range: tuple[float
     half = roi.size / out_size / 2
     c, s = math.cos(roi.rotation), math.sin(roi.rotation)
     cx, cy = roi.cx - (c - s) * half, roi.cy - (s + c) * half
-    origin = (0, 0)
-    if border == "replicate":
-        image, origin = _replicate_region(image, roi)
-    out, matrix = crop_kernel(image, (cx - origin[0], cy - origin[1]), (roi.size, roi.size),
-                              rotation=roi.rotation, out_size=(out_size, out_size), value_range=value_range,
-                              border=0.0)
-    matrix[:, 2] += origin
+    out, matrix = crop_kernel(image, (cx, cy), (roi.size, roi.size), rotation=roi.rotation,
+                              out_size=(out_size, out_size), value_range=value_range,
+                              border_mode="replicate" if border == "replicate" else "constant", border=0.0)
     return out, matrix
-
-
-def _replicate_region(image: np.ndarray, roi: Roi) -> tuple[np.ndarray, tuple[int, int]]:
-    """The image itself when every bilinear tap of `roi` lies inside it; otherwise the ROI's bounding
-    region with out-of-image pixels replaced by the nearest edge pixel (BORDER_REPLICATE), and the
-    region's top-left corner in image pixels."""
-    h, w = image.shape[:2]
-    box = roi.box()
-    x0, y0 = int(math.floor(box[0])) - 1, int(math.floor(box[1])) - 1
-    x1, y1 = int(math.ceil(box[2])) + 2, int(math.ceil(box[3])) + 2
-    if x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h:
-        return image, (0, 0)
-    xs = np.clip(np.arange(x0, x1), 0, w - 1)
-    ys = np.clip(np.arange(y0, y1), 0, h - 1)
-    return np.ascontiguousarray(image[ys[:, None], xs[None, :]]), (x0, y0)
