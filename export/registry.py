@@ -34,7 +34,7 @@ MEDIAPIPE_LICENCE = "Apache-2.0 (MediaPipe face models, Google LLC)"
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -100.0, 100.0)))
+    return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(x, np.float64), -100.0, 100.0)))
 
 
 def detector_metrics(outputs: Feeds, reference: Feeds) -> dict[str, float]:

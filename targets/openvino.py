@@ -5,9 +5,11 @@ bundle states INFERENCE_PRECISION_HINT f32 and the runtime applies it."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from talkies.errors import InputError, TalkiesError, require
 from talkies.export.onnx import DEFAULT_OPSET, MIN_OPSET, export_onnx
@@ -44,6 +46,7 @@ class OpenVINOTarget(Target):
     def _compile(self, spec: ModelSpec, precision: Precision, workdir: Path, options: OpenVINOOptions,
                  config: QuantizationConfig) -> Artifact:
         ov = require("openvino", "runtime")
+        disable_telemetry()
         xml, weights = f"{spec.name}.xml", f"{spec.name}.bin"
         notes: list[str] = []
         quant = None
@@ -61,6 +64,7 @@ class OpenVINOTarget(Target):
                 quant = config.describe()
             elif precision is Precision.FP16:
                 notes.append("float16 weights (compress_to_fp16); compute precision follows the runtime hint")
+            _stable_names(model)
             ov.save_model(model, str(workdir / xml), compress_to_fp16=precision is Precision.FP16)
         self._check_names(spec, [o.get_any_name() for o in model.outputs])
         return Artifact(model_file=xml, files=[xml, weights], inputs=spec_tensors(spec),
@@ -73,3 +77,26 @@ class OpenVINOTarget(Target):
         want = [t.name for t in spec.outputs]
         if names != want:
             raise TalkiesError(f"{spec.name}: OpenVINO outputs {names} do not match the spec's {want}")
+
+
+_AUTO_NAME = re.compile(r"([A-Za-z][A-Za-z0-9]*)_\d+")
+
+
+def _stable_names(model: Any) -> None:
+    """OpenVINO names the ops it creates `<Type>_<n>` from a process-wide counter, so the same model
+    saved twice differs. Renumber those names in graph order (names from the ONNX graph are kept)."""
+    for index, op in enumerate(model.get_ordered_ops()):
+        match = _AUTO_NAME.fullmatch(op.get_friendly_name())
+        if match:
+            op.set_friendly_name(f"{match.group(1)}_{index}")
+
+
+def disable_telemetry() -> None:
+    """OpenVINO's converter and NNCF send usage telemetry unless the user opted out, each message from a
+    forked process that waits for the network (slow offline, and a fork after jax/torch threads exist
+    can deadlock). talkies works offline: switch the sender off for this process."""
+    try:
+        from openvino_telemetry.utils import sender
+    except ImportError:
+        return
+    sender.TelemetrySender.send = lambda *args, **kwargs: None  # type: ignore[method-assign]

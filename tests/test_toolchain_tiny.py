@@ -3,7 +3,12 @@ the spec plumbing itself. Other toolchain tests import `tiny_spec` from here."""
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import functools
+import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,6 +116,21 @@ def _tiny_gru() -> ModelSpec:
 
 def tiny_spec() -> ModelSpec:
     return get_spec(TINY)
+
+
+@functools.cache
+def _bundle_root() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="talkies-test-bundles-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
+
+
+@functools.cache
+def tiny_bundle(target: str, precision: str) -> Path:
+    """The tiny net exported once per process for (target, precision); copy it before changing it."""
+    from talkies.targets.bundle_writer import export_bundle
+
+    return export_bundle(tiny_spec(), target, precision, _bundle_root() / f"{TINY}-{target}-{precision}")
 
 
 def test_tiny_spec_is_registered_and_deterministic():

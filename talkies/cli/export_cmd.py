@@ -112,13 +112,13 @@ def export_command(model: str, target: str, precision: str, recipe: str | None, 
         targets = parse_choices(target, TargetName, "target")
         precisions = parse_choices(precision, Precision, "precision")
     check_writable(out, is_dir=True)  # before any work
-    ensure_writable_dir(out)
 
     from talkies.export.spec import get_spec
     from talkies.log import make_progress
     from talkies.targets.bundle_writer import bundle_dirname, export_bundle, plan_exports
 
     spec = get_spec(model)
+    ensure_writable_dir(out)  # creates OUT: only once the request is known to be valid
     plan = plan_exports(spec, [t.value for t in targets], precisions)
     single = len(targets) == 1 and len(precisions) == 1
     if single and plan.skipped:

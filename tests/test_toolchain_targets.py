@@ -1,0 +1,211 @@
+"""Every target × precision on the tiny conv net: the bundle is written, parity is measured where the
+backend runs here and within the spec's tolerance; quantization configs and calibration adapters."""
+
+from __future__ import annotations
+
+import platform
+
+import numpy as np
+import pytest
+
+from talkies.errors import InputError, UnsupportedTargetError
+from talkies.export.spec import get_spec
+from talkies.quantization.calibration import CalibrationDataset
+from talkies.quantization.config import CalibrationMethod, QuantizationConfig, QuantizationPreset
+from talkies.runtime.bundle import Bundle
+from talkies.targets.base import get_target, target_names
+from talkies.tests.test_toolchain_tiny import TINY_GRU, tiny_bundle, tiny_spec
+from talkies.types import Precision
+
+PAIRS = [(t, p.value) for t in ("onnx", "openvino", "litert", "coreml") for p in Precision]
+
+
+@pytest.mark.parametrize(("target", "precision"), PAIRS)
+def test_every_target_and_precision_exports_with_parity(target, precision):
+    path = tiny_bundle(target, precision)
+    with Bundle(path) as bundle:
+        bundle.verify_files()
+        m = bundle.manifest
+        assert (m.target, m.precision, m.name) == (target, precision, "tiny_convnet")
+        assert (bundle.root / m.model_file).exists()
+        assert {t.name for t in m.inputs} == {"image"} and {t.name for t in m.outputs} == {"scores", "features"}
+        inputs, outputs = bundle.test_vectors()
+        assert inputs["image"].shape == (3, 1, 32, 32, 3) and outputs["features"].shape == (3, 1, 8, 8, 16)
+    tolerance = tiny_spec().tolerances[Precision(precision)].as_dict()
+    assert m.parity.tolerance == tolerance
+    if target == "coreml" and platform.system() != "Darwin":
+        assert m.parity.measured is False and m.parity.passed is None
+        assert "needs macOS" in m.parity.note
+        assert any(f.path.endswith("model.mlmodel") for f in m.files)  # the package's files are all listed
+        assert any(f.path.endswith("weight.bin") for f in m.files)
+    else:
+        assert m.parity.measured and m.parity.passed is True
+        assert m.parity.rel <= tolerance["rel"]
+        assert "max_score_error" in m.parity.metrics
+    if precision == "fp32" and m.parity.measured:
+        assert m.parity.rel <= 1e-5
+
+
+def test_openvino_bundle_states_the_f32_hint():
+    with Bundle(tiny_bundle("openvino", "int8")) as bundle:
+        assert bundle.manifest.runtime_hints["openvino"] == {"INFERENCE_PRECISION_HINT": "f32"}
+        assert bundle.manifest.runtime_hints["quantization"]["calibration_size"] == 16
+
+
+def test_litert_int8_records_io_scales_and_maps_names():
+    with Bundle(tiny_bundle("litert", "int8")) as bundle:
+        m = bundle.manifest
+    by_name = {t.name: t for t in (*m.inputs, *m.outputs)}
+    for tensor in by_name.values():
+        assert tensor.dtype == "int8" and tensor.scale > 0 and tensor.zero_point is not None
+    # the image is in [0, 1]: its int8 scale covers about that range
+    assert by_name["image"].scale == pytest.approx(1 / 255, rel=0.2)
+    # sigmoid outputs get the fixed 1/256 scale; each output kept its own shape (names mapped right)
+    assert by_name["scores"].scale == pytest.approx(1 / 256) and by_name["scores"].shape == [1, 10]
+    assert by_name["features"].shape == [1, 8, 8, 16]
+
+
+def test_float_litert_has_float_io():
+    with Bundle(tiny_bundle("litert", "fp16")) as bundle:
+        assert all(t.dtype == "float32" and t.scale is None for t in bundle.manifest.outputs)
+
+
+def test_litert_int8_refuses_recurrent_models_up_front():
+    with pytest.raises(UnsupportedTargetError, match="recurrent"):
+        get_target("litert").check_support(get_spec(TINY_GRU), "int8")
+    get_target("litert").check_support(get_spec(TINY_GRU), "fp32")  # float is fine
+
+
+def test_precision_not_offered_by_the_spec_is_refused():
+    import dataclasses
+
+    spec = dataclasses.replace(tiny_spec(), precisions=(Precision.FP32,))
+    with pytest.raises(UnsupportedTargetError, match="not offered in int8; it supports fp32"):
+        get_target("onnx").check_support(spec, "int8")
+
+
+def test_unknown_target_and_option_messages():
+    with pytest.raises(InputError, match="valid: onnx, openvino, litert, coreml"):
+        get_target("tensorrt")
+    with pytest.raises(InputError, match="unknown onnx option.*opsett.*valid: quantization, opset"):
+        get_target("onnx").options(opsett=18)
+    with pytest.raises(InputError, match="ONNXOptions"):
+        get_target("onnx").compile(tiny_spec(), "fp32", "/tmp", get_target("litert").options())
+    assert target_names() == ["onnx", "openvino", "litert", "coreml"]
+
+
+def test_target_options_validate():
+    with pytest.raises(InputError, match="opset must be an integer ≥ 17"):
+        get_target("onnx").options(opset=13)
+    with pytest.raises(InputError, match="minimum_deployment_target 'iOS15'"):
+        get_target("coreml").options(minimum_deployment_target="iOS15")
+    with pytest.raises(InputError, match="inference_precision_hint"):
+        get_target("openvino").options(inference_precision_hint="f64")
+
+
+def test_quantization_config_precision_must_match():
+    options = get_target("onnx").options(quantization=QuantizationConfig(precision="fp16"))
+    with pytest.raises(InputError, match="QuantizationConfig is for fp16, but int8 was asked"):
+        get_target("onnx").compile(tiny_spec(), "int8", "/tmp", options)
+
+
+# --- QuantizationConfig ---------------------------------------------------------------------------
+
+
+def test_quantization_config_parses_and_validates():
+    config = QuantizationConfig(precision="int8", preset="performance", calibration_method="histogram")
+    assert config.preset is QuantizationPreset.PERFORMANCE and config.symmetric
+    assert config.calibration_method is CalibrationMethod.HISTOGRAM
+    assert not QuantizationConfig().symmetric  # mixed: asymmetric activations
+    with pytest.raises(InputError, match="unknown quantizationpreset 'fast'; valid: performance, mixed"):
+        QuantizationConfig(preset="fast")
+    with pytest.raises(InputError, match=r"calibration_size must be an integer in \[1, 100000\]"):
+        QuantizationConfig(calibration_size=0)
+    with pytest.raises(InputError, match="per_channel must be True or False"):
+        QuantizationConfig(per_channel="yes")
+    with pytest.raises(InputError, match="not a valid regex"):
+        QuantizationConfig(ignored_scope=("conv[",))
+    with pytest.raises(InputError, match="tuple of node-name patterns"):
+        QuantizationConfig(ignored_scope="conv")
+    with pytest.raises(TypeError):
+        QuantizationConfig("int8")  # keyword-only
+
+
+def test_quantization_config_to_tool_kwargs():
+    q = pytest.importorskip("onnxruntime.quantization")
+    config = QuantizationConfig(ignored_scope=("node_conv2d_1.*",))
+    ort = config.to_ort_kwargs(["node_conv2d", "node_conv2d_1", "node_conv2d_12"])
+    assert ort["quant_format"] == q.QuantFormat.QDQ and ort["per_channel"] is True
+    assert ort["activation_type"] == q.QuantType.QUInt8 and ort["weight_type"] == q.QuantType.QInt8
+    assert ort["nodes_to_exclude"] == ["node_conv2d_1", "node_conv2d_12"]
+    assert QuantizationConfig(preset="performance").to_ort_kwargs()["activation_type"] == q.QuantType.QInt8
+
+    nncf_kwargs = QuantizationConfig(calibration_size=10).to_nncf_kwargs()
+    assert nncf_kwargs["subset_size"] == 10 and nncf_kwargs["preset"].value == "mixed"
+
+    assert QuantizationConfig(per_channel=False).to_litert_kwargs() == {
+        "is_per_channel": False, "is_qat": False, "is_dynamic": False, "activation_observer": "minmax"}
+    with pytest.raises(InputError, match="PT2E quantizer has no symmetric activation ranges"):
+        QuantizationConfig(preset="performance").to_litert_kwargs()
+    with pytest.raises(InputError, match="percentile"):
+        QuantizationConfig(calibration_method="percentile").to_litert_kwargs()
+
+    assert QuantizationConfig().to_coreml_kwargs() == {"mode": "linear_symmetric", "dtype": "int8",
+                                                       "granularity": "per_channel", "weight_threshold": 2048}
+
+
+# --- CalibrationDataset ---------------------------------------------------------------------------
+
+
+def test_calibration_dataset_from_spec_and_adapters():
+    spec = tiny_spec()
+    ds = CalibrationDataset.from_spec(spec, QuantizationConfig(calibration_size=5, seed=7))
+    assert len(ds) == 5 and all(s["image"].dtype == np.float32 for s in ds)
+    np.testing.assert_array_equal(ds[0]["image"], spec.calibration_inputs(5, seed=7)[0]["image"])
+
+    reader = ds.to_ort()
+    got = []
+    while (item := reader.get_next()) is not None:
+        got.append(item)
+    assert len(got) == 5
+    reader.rewind()
+    assert reader.get_next() is not None
+
+    nncf_ds = ds.to_nncf()
+    assert len(list(nncf_ds.get_inference_data())) == 5
+
+    batches = list(ds.torch_batches())
+    assert len(batches) == 5 and tuple(batches[0][0].shape) == (1, 32, 32, 3)
+
+    seen = []
+
+    def module(x):
+        seen.append(x.shape)
+
+    ds.calibrate_torch(module)
+    assert len(seen) == 5
+    assert ds.to_coreml()[0].keys() == {"image"}
+
+
+def test_calibration_dataset_rejects_bad_samples():
+    with pytest.raises(InputError, match="at least one sample"):
+        CalibrationDataset([], input_names=["image"])
+    with pytest.raises(InputError, match=r"sample 1 lacks inputs \['image'\]"):
+        CalibrationDataset([{"image": np.zeros(3)}, {"x": np.zeros(3)}], input_names=["image"])
+
+
+# --- Recipes --------------------------------------------------------------------------------------
+
+
+def test_recipes_name_target_precision_and_options():
+    from talkies.targets.coreml import CoreMLOptions
+    from talkies.targets.recipes import get_recipe, recipe_names
+
+    for name in ("ios-coreml-fp16", "android-litert-int8", "laptop-openvino-int8", "portable-onnx-fp32"):
+        assert name in recipe_names()
+    recipe = get_recipe("ios-coreml-fp16")
+    assert (recipe.target.value, recipe.precision.value) == ("coreml", "fp16")
+    assert isinstance(recipe.options(), CoreMLOptions)
+    assert get_recipe("laptop-openvino-int8-performance").options().quantization.symmetric
+    with pytest.raises(InputError, match="unknown recipe 'ios'; valid: android-litert-fp32"):
+        get_recipe("ios")
