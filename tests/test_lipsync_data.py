@@ -125,6 +125,34 @@ def test_frame_labels_from_events():
     assert v[6:11] == ["aa"] * 5 and v[11:16] == ["ih"] * 5 and v[16:] == ["PP"] * 4
 
 
+def test_stop_closures_are_labelled_as_the_stop():
+    """espeak's event for /p/ is at the burst; the silent closure before it must be PP, not the vowel."""
+    spec = D.UtteranceSpec(voice="en-us", text="a paper, the hippo", rate=170, pitch=50, pitch_range=50,
+                           word_gap=0, speed=1.0)
+    utt = D.make_utterance(spec)
+    frames = utt.pcm.astype(np.float64).reshape(-1, D.HOP) / 32768
+    db = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+    speech = np.flatnonzero(db > -40)
+    inner = np.arange(speech[0], speech[-1])  # between the first and last sounding frames
+    silent_inside = inner[(db[inner] < -60) & (utt.labels[inner] != VISEME_INDEX["sil"])]
+    assert len(silent_inside) >= 6
+    assert set(VISEMES[i] for i in utt.labels[silent_inside]) <= {"PP", "DD", "kk", "CH"}
+    raw = D.frame_labels(utt.events, len(utt.pcm))
+    assert np.sum(raw == VISEME_INDEX["PP"]) < np.sum(utt.labels == VISEME_INDEX["PP"])
+    np.testing.assert_array_equal(D.close_stop_gaps(utt.pcm, utt.labels), utt.labels)  # idempotent
+
+
+def test_close_stop_gaps_never_crosses_silence():
+    pcm = np.zeros(10 * D.HOP, np.int16)
+    pcm[6 * D.HOP:] = 8000
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1], np.uint8)  # pause, then PP
+    np.testing.assert_array_equal(D.close_stop_gaps(pcm, labels), labels)
+    labels2 = np.array([10, 10, 10, 10, 10, 10, 1, 1, 1, 1], np.uint8)  # vowel label over silence, then PP
+    pcm2 = pcm.copy()
+    pcm2[:2 * D.HOP] = 8000
+    assert list(D.close_stop_gaps(pcm2, labels2)) == [10, 10] + [1] * 8
+
+
 def test_utterance_spec_is_reproducible_from_seed():
     # (espeak's samples depend slightly on what it said before in the same process: see the corpus test)
     a, b = D._make_seeded((3, 11)), D._make_seeded((3, 11))

@@ -142,6 +142,36 @@ def frame_labels(events: list[tuple[int, str]], n_samples: int) -> np.ndarray:
     return labels
 
 
+_CLOSURE_VISEMES = np.array([VISEME_INDEX[v] for v in ("PP", "DD", "kk", "CH")])
+
+
+def close_stop_gaps(pcm: np.ndarray, labels: np.ndarray, *, threshold_db: float = -50.0,
+                    max_frames: int = 15) -> np.ndarray:
+    """Give a stop's silent closure to the stop.
+
+    espeak places a voiceless stop's phoneme event at its burst; the silent closure before it falls in
+    the previous phoneme's span. Near-silent frames (below `threshold_db` dBFS, clean audio) right before
+    a PP/DD/kk/CH run are relabelled to that run's viseme, up to `max_frames`, never across ``sil``.
+    Idempotent.
+    """
+    n = len(labels)
+    frames = pcm[:n * HOP].astype(np.float64).reshape(n, HOP) / 32768.0
+    quiet = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12) < threshold_db
+    out = labels.copy()
+    sil = VISEME_INDEX["sil"]
+    starts = np.flatnonzero(np.isin(labels[1:], _CLOSURE_VISEMES) & (labels[1:] != labels[:-1])) + 1
+    for s in starts:
+        # the burst may begin a frame or two before the event: find the closure's last quiet frame
+        q = next((i for i in range(s - 1, max(s - 4, -1), -1) if quiet[i]), None)
+        if q is None or np.any(labels[q:s] == sil):
+            continue
+        i = q
+        while i >= 0 and s - i <= max_frames and quiet[i] and labels[i] != sil:
+            i -= 1
+        out[i + 1:s] = labels[s]
+    return out
+
+
 def make_utterance(spec: UtteranceSpec) -> Utterance:
     from scipy.signal import resample_poly
 
@@ -156,7 +186,7 @@ def make_utterance(spec: UtteranceSpec) -> Utterance:
     pcm[:len(x)] = np.clip(np.round(x), -32768, 32767).astype(np.int16)
     ratio = SAMPLE_RATE / src
     events = [(int(round(e.sample * ratio)), e.phoneme) for e in speech.phonemes if not is_language_switch(e.phoneme)]
-    return Utterance(spec=spec, pcm=pcm, labels=frame_labels(events, n), events=events)
+    return Utterance(spec=spec, pcm=pcm, labels=close_stop_gaps(pcm, frame_labels(events, n)), events=events)
 
 
 def _variants() -> list[str]:
@@ -190,7 +220,7 @@ def build_corpus(n_utterances: int, *, seed: int = 0, workers: int = 1, cache_di
     path = cache_dir / f"corpus-{key}.npz"
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
-            return z["pcm"], z["labels"]
+            return z["pcm"], close_stop_gaps(z["pcm"], z["labels"])
     # libespeak-ng keeps state from one utterance to the next (its samples depend on what it said
     # before), so fixed blocks of utterances are each synthesized in order in a fresh process: the
     # corpus then depends on (seed, n_utterances) only, not on the number of workers or scheduling.
@@ -207,7 +237,7 @@ def build_corpus(n_utterances: int, *, seed: int = 0, workers: int = 1, cache_di
     np.savez(tmp, pcm=pcm, labels=labels)
     os.replace(tmp, path)
     log.info("corpus: %.1f min of speech, %d frames -> %s", len(pcm) / SAMPLE_RATE / 60, len(labels), path)
-    return pcm, labels
+    return pcm, close_stop_gaps(pcm, labels)  # (caches made before the fix hold uncorrected labels)
 
 
 def pose_targets(labels: np.ndarray, smooth_frames: int = 5) -> np.ndarray:
