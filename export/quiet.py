@@ -21,6 +21,22 @@ _SDK_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "GLOG_minloglevel": "3", "LITERT_TORCH_
 for _key, _value in _SDK_ENV.items():
     os.environ.setdefault(_key, _value)
 
+
+
+def disable_openvino_telemetry() -> None:
+    """OpenVINO (on `import openvino`, in convert_model) and NNCF send usage telemetry unless the user
+    opted out, each message from a forked process that waits for the network: slow offline, and a fork
+    after jax/torch threads exist can deadlock. talkies works offline: switch the sender off for this
+    process. Must run before `import openvino`."""
+    try:
+        from openvino_telemetry.utils import sender
+    except ImportError:
+        return
+    sender.TelemetrySender.send = lambda *args, **kwargs: None  # type: ignore[method-assign]
+
+
+disable_openvino_telemetry()
+
 _NOISY_LOGGERS = ("torch", "torch.onnx", "torch.export", "torch._dynamo", "onnxscript", "nncf",
                   "coremltools", "absl", "jax", "litert_torch", "ai_edge_quantizer", "root")
 

@@ -55,6 +55,9 @@ class QuantizationConfig:
     """Seed of the calibration samples (test vectors use another seed, so they are never calibrated on)."""
     ignored_scope: tuple[str, ...] = ()
     """Regular expressions of node names to keep in float (ORT nodes_to_exclude, NNCF IgnoredScope)."""
+    float_outputs: bool = True
+    """Keep the layers that produce the model's outputs in float (see quantization/heads.py): an output's
+    single int8 range is set by its widest values and washes out the ones that matter."""
     weight_threshold: int = 2048
     """Core ML only: weight tensors with fewer elements stay in float."""
 
@@ -63,7 +66,7 @@ class QuantizationConfig:
         set_(self, "precision", Precision.parse(self.precision))
         set_(self, "preset", QuantizationPreset.parse(self.preset))
         set_(self, "calibration_method", CalibrationMethod.parse(self.calibration_method))
-        for name in ("per_channel", "fast_bias_correction"):
+        for name in ("per_channel", "fast_bias_correction", "float_outputs"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"QuantizationConfig.{name} must be True or False, got {getattr(self, name)!r}")
         for name, low, high in (("calibration_size", 1, 100_000), ("seed", 0, 2**32 - 1),
@@ -94,6 +97,7 @@ class QuantizationConfig:
         return {"precision": str(self.precision), "preset": str(self.preset), "per_channel": self.per_channel,
                 "symmetric_activations": self.symmetric, "calibration_size": self.calibration_size,
                 "calibration_method": str(self.calibration_method), "seed": self.seed,
+                "float_outputs": self.float_outputs,
                 **({"ignored_scope": list(self.ignored_scope)} if self.ignored_scope else {})}
 
     def _refuse(self, tool: str, what: str) -> InputError:
@@ -101,17 +105,19 @@ class QuantizationConfig:
 
     # --- per-toolchain translations --------------------------------------------------------------
 
-    def ignored_nodes(self, node_names: list[str]) -> list[str]:
-        """The node names matched by ignored_scope."""
-        patterns = [re.compile(p) for p in self.ignored_scope]
-        return [n for n in node_names if any(p.fullmatch(n) for p in patterns)]
+    def float_nodes(self, graph: Any) -> list[str]:
+        """The nodes of an onnx.ModelProto that stay float: ignored_scope matches, and the output heads
+        when float_outputs is set (graph order)."""
+        from talkies.quantization.heads import onnx_head_nodes
 
-    def to_ort_kwargs(self, node_names: list[str] | None = None) -> dict[str, Any]:
+        patterns = [re.compile(p) for p in self.ignored_scope]
+        heads = set(onnx_head_nodes(graph)) if self.float_outputs else set()
+        return [n.name for n in graph.graph.node if n.name in heads or any(p.fullmatch(n.name) for p in patterns)]
+
+    def to_ort_kwargs(self, graph: Any) -> dict[str, Any]:
         """Arguments of onnxruntime.quantization.quantize_static (static QDQ; never quantize_dynamic,
-        whose ConvInteger makes conv nets slower). `node_names`: the graph's nodes, for ignored_scope."""
+        whose ConvInteger makes conv nets slower). `graph`: the fp32 onnx.ModelProto (for the float nodes)."""
         q = require("onnxruntime.quantization", "runtime")
-        if self.ignored_scope and node_names is None:
-            raise InputError("ignored_scope needs the graph's node names: pass node_names")
         method = {CalibrationMethod.MINMAX: q.CalibrationMethod.MinMax,
                   CalibrationMethod.HISTOGRAM: q.CalibrationMethod.Entropy,
                   CalibrationMethod.PERCENTILE: q.CalibrationMethod.Percentile}[self.calibration_method]
@@ -122,14 +128,16 @@ class QuantizationConfig:
             "activation_type": q.QuantType.QInt8 if self.symmetric else q.QuantType.QUInt8,
             "weight_type": q.QuantType.QInt8,
             "calibrate_method": method,
-            "nodes_to_exclude": self.ignored_nodes(node_names or []) or None,
+            "nodes_to_exclude": self.float_nodes(graph) or None,
             "extra_options": {"ActivationSymmetric": self.symmetric, "WeightSymmetric": True,
                               **({"CalibPercentile": 99.99} if self.calibration_method is CalibrationMethod.PERCENTILE
                                  else {})},
         }
 
-    def to_nncf_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of nncf.quantize (after the model and the nncf.Dataset)."""
+    def to_nncf_kwargs(self, graph: Any) -> dict[str, Any]:
+        """Keyword arguments of nncf.quantize (after the model and the nncf.Dataset). `graph`: the ONNX
+        model the OpenVINO IR was converted from; its node names are the IR's op names (a conv's weight op
+        is `<name>/WithoutBiases`), so the float nodes become IgnoredScope patterns."""
         nncf = require("nncf", "export")
         from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, QuantizationParameters
         from nncf.quantization.range_estimator import RangeEstimatorParametersSet
@@ -137,6 +145,7 @@ class QuantizationConfig:
         estimator = {CalibrationMethod.MINMAX: RangeEstimatorParametersSet.MINMAX,
                      CalibrationMethod.HISTOGRAM: RangeEstimatorParametersSet.HISTOGRAM,
                      CalibrationMethod.PERCENTILE: RangeEstimatorParametersSet.MEAN_QUANTILE}[self.calibration_method]
+        floats = self.float_nodes(graph)
         advanced = AdvancedQuantizationParameters(
             weights_quantization_params=None if self.per_channel else QuantizationParameters(per_channel=False),
             activations_range_estimator_params=estimator)
@@ -144,8 +153,8 @@ class QuantizationConfig:
             "preset": nncf.QuantizationPreset(self.preset.value),
             "subset_size": self.calibration_size,
             "fast_bias_correction": self.fast_bias_correction,
-            "ignored_scope": (nncf.IgnoredScope(patterns=[f"(?:{p})" for p in self.ignored_scope], validate=False)
-                              if self.ignored_scope else None),
+            "ignored_scope": nncf.IgnoredScope(patterns=[f"{re.escape(n)}(/.*)?" for n in floats], validate=False)
+            if floats else None,
             "advanced_parameters": advanced,
         }
 
@@ -160,7 +169,7 @@ class QuantizationConfig:
         if self.calibration_method is CalibrationMethod.PERCENTILE:
             raise self._refuse("the LiteRT PT2E quantizer", "percentile calibration (use minmax or histogram)")
         return {"is_per_channel": self.per_channel, "is_qat": False, "is_dynamic": False,
-                "activation_observer": self.calibration_method.value}
+                "activation_observer": self.calibration_method.value, "float_outputs": self.float_outputs}
 
     def to_coreml_kwargs(self) -> dict[str, Any]:
         """Arguments of coremltools.optimize.coreml.OpLinearQuantizerConfig (int8 weights; Core ML keeps

@@ -61,10 +61,6 @@ def write_test_vectors(path: Path, inputs: Feeds, outputs: Feeds) -> None:
         np.savez(fh, **arrays)
 
 
-def bundle_dirname(spec_name: str, target: str, precision: str) -> str:
-    return f"{spec_name}-{target}-{precision}"
-
-
 def ensure_writable_dir(path: Path) -> Path:
     """Create `path` and write a probe file in it, so an unwritable output fails before any work
     (permission bits alone say little when running as root, or on read-only mounts)."""
@@ -296,5 +292,5 @@ def _coreml_spec_check(bundle: Bundle) -> str:
         return "Core ML spec not checked: coremltools is not installed"
 
 
-__all__ = ["ExportPlan", "VerifyReport", "bundle_dirname", "ensure_writable_dir", "plan_exports", "export_bundle", "pack_bundle", "test_vectors", "verify_bundle",
+__all__ = ["ExportPlan", "VerifyReport", "ensure_writable_dir", "plan_exports", "export_bundle", "pack_bundle", "test_vectors", "verify_bundle",
            "write_test_vectors", "zip_data_offsets"]

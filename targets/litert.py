@@ -71,8 +71,9 @@ class LiteRTTarget(Target):
             batches = dataset.torch_batches()
             with step(f"{spec.name}: PT2E int8 calibration and LiteRT conversion"):
                 edge = self._convert_int8(module, args, dataset, batches, kwargs)
-            notes.append(f"static PT2E int8, calibrated on {len(dataset)} real samples; int8 I/O "
-                         "(scales in the manifest; the runtime (de)quantizes)")
+            notes.append(f"static PT2E int8, calibrated on {len(dataset)} real samples; "
+                         + ("int8 input, output layers and outputs in float" if config.float_outputs else
+                            "int8 I/O (scales in the manifest; the runtime (de)quantizes)"))
             quant = config.describe()
         else:
             quant_config = None
@@ -99,6 +100,7 @@ class LiteRTTarget(Target):
 
         kwargs = dict(kwargs)
         observer = kwargs.pop("activation_observer")
+        float_outputs = kwargs.pop("float_outputs")
         config = pt2e_quantizer.get_symmetric_quantization_config(**kwargs)
         if observer == "minmax":  # the PT2E default is a (much slower) histogram observer
             from torchao.quantization.pt2e.observer import MinMaxObserver
@@ -106,12 +108,56 @@ class LiteRTTarget(Target):
             activation = dataclasses.replace(config.input_activation,
                                              observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2**-12))
             config = dataclasses.replace(config, input_activation=activation, output_activation=activation)
-        quantizer = pt2e_quantizer.PT2EQuantizer().set_global(config)
+        quantizer = (_FloatHeadsQuantizer() if float_outputs else pt2e_quantizer.PT2EQuantizer()).set_global(config)
         graph = torch.export.export(module, args).module()
         prepared = quantize_pt2e.prepare_pt2e(graph, quantizer)
         dataset.calibrate_torch(prepared, batches)
         converted = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
         return litert_torch.convert(converted, args, quant_config=quant_config.QuantConfig(pt2e_quantizer=quantizer))
+
+
+def _float_heads_quantizer_class() -> type:
+    from litert_torch.quantize import pt2e_quantizer
+
+    class FloatHeadsQuantizer(pt2e_quantizer.PT2EQuantizer):
+        """The PT2E quantizer, minus the annotations of the layers that produce the outputs (they stay
+        float, and so do the outputs)."""
+
+        def annotate(self, model: Any) -> Any:
+            from talkies.quantization.heads import fx_head_nodes
+
+            model = super().annotate(model)
+            dropped = fx_head_nodes(model)
+            changed = True
+            while changed:  # a node whose spec is shared with a dropped node must go float too
+                changed = False
+                for node in model.graph.nodes:
+                    annotation = node.meta.get("quantization_annotation")
+                    if annotation is None:
+                        continue
+                    if node.name in dropped or _shares_with(annotation, dropped):
+                        node.meta.pop("quantization_annotation")
+                        dropped.add(node.name)
+                        changed = True
+            return model
+
+    return FloatHeadsQuantizer
+
+
+def _shares_with(annotation: Any, names: set[str]) -> bool:
+    """Whether a PT2E annotation shares a quantization spec with any of the named nodes."""
+    from torchao.quantization.pt2e.quantizer import SharedQuantizationSpec
+
+    for spec in (*annotation.input_qspec_map.values(), annotation.output_qspec):
+        if isinstance(spec, SharedQuantizationSpec):
+            ref = spec.edge_or_node
+            if any(getattr(n, "name", None) in names for n in (ref if isinstance(ref, tuple) else (ref,))):
+                return True
+    return False
+
+
+def _FloatHeadsQuantizer() -> Any:  # noqa: N802 - a lazily defined class
+    return _float_heads_quantizer_class()()
 
 
 def map_io(spec: ModelSpec, path: Path) -> tuple[list[TensorInfo], list[TensorInfo]]:

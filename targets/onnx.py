@@ -54,13 +54,14 @@ class ONNXTarget(Target):
             dataset = self.calibration(spec, config)
             with tempfile.TemporaryDirectory(prefix="talkies-ort-") as tmp:
                 fp32 = export_onnx(spec, Path(tmp) / "fp32.onnx", opset=options.opset)
-                nodes = [n.name for n in onnx.load_model(str(fp32), load_external_data=False).graph.node]
+                kwargs = config.to_ort_kwargs(onnx.load_model(str(fp32)))
                 reader = dataset.to_ort()
                 with quiet():
-                    quantization.quantize_static(str(fp32), str(out), reader, **config.to_ort_kwargs(nodes))
+                    quantization.quantize_static(str(fp32), str(out), reader, **kwargs)
             quantized = sum(n.op_type == "DequantizeLinear" for n in onnx.load_model(str(out)).graph.node)
             notes.append(f"static QDQ int8, {'per-channel' if config.per_channel else 'per-tensor'} weights, "
-                         f"calibrated on {len(dataset)} real samples; float32 I/O" if quantized else
+                         f"calibrated on {len(dataset)} real samples; float32 I/O"
+                         f"{'; output layers in float' if config.float_outputs else ''}" if quantized else
                          "int8 asked, but ORT quantized no operator of this graph (it runs in float32)")
             quant = config.describe()
         return Artifact(model_file=model_file, files=[model_file], inputs=spec_tensors(spec),

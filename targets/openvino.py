@@ -46,7 +46,6 @@ class OpenVINOTarget(Target):
     def _compile(self, spec: ModelSpec, precision: Precision, workdir: Path, options: OpenVINOOptions,
                  config: QuantizationConfig) -> Artifact:
         ov = require("openvino", "runtime")
-        disable_telemetry()
         xml, weights = f"{spec.name}.xml", f"{spec.name}.bin"
         notes: list[str] = []
         quant = None
@@ -58,9 +57,10 @@ class OpenVINOTarget(Target):
                 nncf = require("nncf", "export")
                 dataset = self.calibration(spec, config)
                 with step(f"{spec.name}: NNCF int8 quantization on {len(dataset)} samples"):
-                    model = nncf.quantize(model, dataset.to_nncf(), **config.to_nncf_kwargs())
+                    graph = require("onnx", "export").load_model(str(onnx_path))
+                    model = nncf.quantize(model, dataset.to_nncf(), **config.to_nncf_kwargs(graph))
                 notes.append(f"NNCF int8 ({config.preset} preset), calibrated on {len(dataset)} real samples; "
-                             "float32 I/O")
+                             f"float32 I/O{'; output layers in float' if config.float_outputs else ''}")
                 quant = config.describe()
             elif precision is Precision.FP16:
                 notes.append("float16 weights (compress_to_fp16); compute precision follows the runtime hint")
@@ -90,13 +90,3 @@ def _stable_names(model: Any) -> None:
         if match:
             op.set_friendly_name(f"{match.group(1)}_{index}")
 
-
-def disable_telemetry() -> None:
-    """OpenVINO's converter and NNCF send usage telemetry unless the user opted out, each message from a
-    forked process that waits for the network (slow offline, and a fork after jax/torch threads exist
-    can deadlock). talkies works offline: switch the sender off for this process."""
-    try:
-        from openvino_telemetry.utils import sender
-    except ImportError:
-        return
-    sender.TelemetrySender.send = lambda *args, **kwargs: None  # type: ignore[method-assign]

@@ -87,6 +87,9 @@ def test_detector_metrics_look_at_detected_anchors():
     out["regressors"][0, 0, 7] += 50.0  # an undetected anchor does not count
     m = detector_metrics(out, ref)
     assert m["detection_error_px"] == pytest.approx(2.0) and m["max_score_error"] == 0.0
+    out["classificators"][0, 0, 9] = 0.0  # an anchor rising from ~0 to 0.5: max error, not the face's score
+    m = detector_metrics(out, ref)
+    assert m["max_score_error"] == pytest.approx(0.5, abs=1e-4) and m["top_score_error"] == 0.0
 
 
 def test_blendshape_metrics():

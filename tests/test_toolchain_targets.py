@@ -55,12 +55,25 @@ def test_openvino_bundle_states_the_f32_hint():
 def test_litert_int8_records_io_scales_and_maps_names():
     with Bundle(tiny_bundle("litert", "int8")) as bundle:
         m = bundle.manifest
-    by_name = {t.name: t for t in (*m.inputs, *m.outputs)}
-    for tensor in by_name.values():
-        assert tensor.dtype == "int8" and tensor.scale > 0 and tensor.zero_point is not None
-    # the image is in [0, 1]: its int8 scale covers about that range
-    assert by_name["image"].scale == pytest.approx(1 / 255, rel=0.2)
-    # sigmoid outputs get the fixed 1/256 scale; each output kept its own shape (names mapped right)
+    image = m.inputs[0]
+    assert image.dtype == "int8" and image.zero_point is not None
+    assert image.scale == pytest.approx(1 / 255, rel=0.2)  # the image is in [0, 1]
+    # the output layers stay float by default (float_outputs), so the outputs are float32
+    outputs = {t.name: t for t in m.outputs}
+    assert all(t.dtype == "float32" and t.scale is None for t in outputs.values())
+    assert outputs["scores"].shape == [1, 10] and outputs["features"].shape == [1, 8, 8, 16]
+
+
+def test_litert_int8_without_float_outputs_has_int8_outputs(tmp_path):
+    from talkies.targets.bundle_writer import export_bundle
+
+    options = get_target("litert").options(quantization=QuantizationConfig(float_outputs=False, calibration_size=8))
+    with Bundle(export_bundle(tiny_spec(), "litert", "int8", tmp_path / "b", options)) as bundle:
+        m = bundle.manifest
+        assert m.parity.passed
+    by_name = {t.name: t for t in m.outputs}
+    assert all(t.dtype == "int8" and t.scale > 0 for t in by_name.values())
+    # sigmoid outputs get PT2E's fixed 1/256 scale; each output kept its own shape (names mapped right)
     assert by_name["scores"].scale == pytest.approx(1 / 256) and by_name["scores"].shape == [1, 10]
     assert by_name["features"].shape == [1, 8, 8, 16]
 
@@ -131,20 +144,57 @@ def test_quantization_config_parses_and_validates():
         QuantizationConfig("int8")  # keyword-only
 
 
+def _chain_graph():
+    """x → conv → relu → conv_1 → conv_12 → reshape → y, as an onnx.ModelProto."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((1, 1, 1, 1), np.float32), "w")
+    shape = numpy_helper.from_array(np.array([1, -1], np.int64), "shape")
+    nodes = [helper.make_node("Conv", ["x", "w"], ["a"], name="node_conv2d"),
+             helper.make_node("Relu", ["a"], ["b"], name="node_relu"),
+             helper.make_node("Conv", ["b", "w"], ["c"], name="node_conv2d_1"),
+             helper.make_node("Conv", ["c", "w"], ["d"], name="node_conv2d_12"),
+             helper.make_node("Reshape", ["d", "shape"], ["y"], name="node_view")]
+    graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])], [w, shape])
+    return helper.make_model(graph)
+
+
+def test_output_heads_are_found_in_onnx_and_fx_graphs():
+    import torch
+
+    from talkies.export.module import build_module, torch_args
+    from talkies.quantization.heads import fx_head_nodes, onnx_head_nodes
+
+    assert onnx_head_nodes(_chain_graph()) == ["node_conv2d_12", "node_view"]
+    spec = tiny_spec()
+    graph = torch.export.export(build_module(spec), torch_args(spec, spec.dummy_inputs())).module()
+    heads = fx_head_nodes(graph)
+    # scores: linear → sigmoid; features: the last conv → relu → permute
+    assert {"linear", "sigmoid", "permute_1"} <= heads
+    assert any(n.startswith("conv2d") for n in heads) and "conv2d" not in heads  # the stem stays int8
+
+
 def test_quantization_config_to_tool_kwargs():
     q = pytest.importorskip("onnxruntime.quantization")
-    config = QuantizationConfig(ignored_scope=("node_conv2d_1.*",))
-    ort = config.to_ort_kwargs(["node_conv2d", "node_conv2d_1", "node_conv2d_12"])
+    graph = _chain_graph()
+    config = QuantizationConfig(ignored_scope=("node_conv2d_1",), float_outputs=False)
+    ort = config.to_ort_kwargs(graph)
     assert ort["quant_format"] == q.QuantFormat.QDQ and ort["per_channel"] is True
     assert ort["activation_type"] == q.QuantType.QUInt8 and ort["weight_type"] == q.QuantType.QInt8
-    assert ort["nodes_to_exclude"] == ["node_conv2d_1", "node_conv2d_12"]
-    assert QuantizationConfig(preset="performance").to_ort_kwargs()["activation_type"] == q.QuantType.QInt8
+    assert ort["nodes_to_exclude"] == ["node_conv2d_1"]
+    assert QuantizationConfig().to_ort_kwargs(graph)["nodes_to_exclude"] == ["node_conv2d_12", "node_view"]
+    assert QuantizationConfig(ignored_scope=("node_conv2d_1.*",)).float_nodes(graph) == [
+        "node_conv2d_1", "node_conv2d_12", "node_view"]
+    assert QuantizationConfig(preset="performance").to_ort_kwargs(graph)["activation_type"] == q.QuantType.QInt8
 
-    nncf_kwargs = QuantizationConfig(calibration_size=10).to_nncf_kwargs()
+    nncf_kwargs = QuantizationConfig(calibration_size=10).to_nncf_kwargs(graph)
     assert nncf_kwargs["subset_size"] == 10 and nncf_kwargs["preset"].value == "mixed"
+    assert nncf_kwargs["ignored_scope"].patterns == ["node_conv2d_12(/.*)?", "node_view(/.*)?"]
 
     assert QuantizationConfig(per_channel=False).to_litert_kwargs() == {
-        "is_per_channel": False, "is_qat": False, "is_dynamic": False, "activation_observer": "minmax"}
+        "is_per_channel": False, "is_qat": False, "is_dynamic": False, "activation_observer": "minmax",
+        "float_outputs": True}
     with pytest.raises(InputError, match="PT2E quantizer has no symmetric activation ranges"):
         QuantizationConfig(preset="performance").to_litert_kwargs()
     with pytest.raises(InputError, match="percentile"):

@@ -115,7 +115,8 @@ def export_command(model: str, target: str, precision: str, recipe: str | None, 
 
     from talkies.export.spec import get_spec
     from talkies.log import make_progress
-    from talkies.targets.bundle_writer import bundle_dirname, export_bundle, plan_exports
+    from talkies.runtime.bundle import bundle_name
+    from talkies.targets.bundle_writer import export_bundle, plan_exports
 
     spec = get_spec(model)
     ensure_writable_dir(out)  # creates OUT: only once the request is known to be valid
@@ -131,7 +132,7 @@ def export_command(model: str, target: str, precision: str, recipe: str | None, 
         bar = progress.add_task(f"exporting {spec.name}", total=len(plan.todo))
         for tgt, prec in plan.todo:
             progress.update(bar, description=f"{spec.name}: {tgt.name} {prec}")
-            dest = out / bundle_dirname(spec.name, tgt.name.value, prec.value)
+            dest = out / bundle_name(spec.name, tgt.name.value, prec.value)
             start = time.perf_counter()
             try:
                 path = export_bundle(spec, tgt, prec, dest, options, threads=threads,
