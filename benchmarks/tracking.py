@@ -23,8 +23,6 @@ import json
 import math
 import os
 import platform
-import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from talkies.benchmarks.common import median_ms, run_peer
 from talkies.io import write_text_atomic
 from talkies.log import get_logger, track
 
@@ -106,26 +105,11 @@ def run_mediapipe(python: str, task: Path, work: Path, passes: int) -> dict[str,
     if not Path(python).is_file():
         log.warning("no MediaPipe interpreter at %s: MediaPipe columns left out", python)
         return None
-    script = work / "mediapipe_side.py"
-    script.write_text(MEDIAPIPE_SCRIPT)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update({"GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "2"})
-    proc = subprocess.run([python, str(script), str(task), str(work), str(passes)], capture_output=True,
-                          text=True, env=env, check=False)
-    if proc.returncode != 0:
-        log.warning("MediaPipe side failed: %s", proc.stderr.strip().splitlines()[-1:] or proc.returncode)
+    ok, last_line = run_peer(python, MEDIAPIPE_SCRIPT, [str(task), str(work), str(passes)], work, one_thread=False)
+    if not ok:
+        log.warning("MediaPipe side failed: %s", last_line)
         return None
     return json.loads((work / "mediapipe.json").read_text())
-
-
-def median_ms(fn: Callable[[], Any], repeats: int) -> dict[str, float]:
-    wall, cpu = [], []
-    for _ in range(repeats):
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - w0)
-        cpu.append(time.process_time() - c0)
-    return {"wall": 1000 * statistics.median(wall), "cpu": 1000 * statistics.median(cpu)}
 
 
 def model_sets(bundle_dir: Path | None, precisions: tuple[str, ...]) -> list[tuple[str, str, Callable[[], Any]]]:

@@ -1,0 +1,95 @@
+"""`talkies bench`: every model on every target and precision side by side, with the pipelines and peers
+(the harness is `talkies.benchmarks.harness`)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from talkies.cli import cli
+from talkies.errors import InputError
+
+
+def _csv(value: str, what: str) -> tuple[str, ...]:
+    items = tuple(v.strip() for v in value.split(",") if v.strip())
+    if not items:
+        raise InputError(f"--{what} is empty; give a comma-separated list")
+    return items
+
+
+def _threads(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in _csv(value, "threads"))
+    except ValueError:
+        raise InputError(f"--threads takes comma-separated integers such as 1,2; got {value!r}") from None
+
+
+@cli.command("bench")
+@click.argument("models", nargs=-1)
+@click.option("--targets", default="onnx,openvino,litert,coreml", show_default=True,
+              help="Comma-separated targets.")
+@click.option("--precisions", default="fp32,fp16,int8", show_default=True, help="Comma-separated precisions.")
+@click.option("--threads", "threads", default="1", show_default=True,
+              help="Comma-separated inference thread counts; each bundle is measured at each.")
+@click.option("--bundle-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where bundles are found and built [default: $TALKIES_HOME/bundles].")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for results.json, report.md and the plots.")
+@click.option("--iterations", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Timed calls per bundle (at most).")
+@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True, help="Warm-up calls per bundle.")
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
+              help="Time budget of one bundle's timed loop (at least 3 calls run).")
+@click.option("--no-build", is_flag=True, help="Measure existing bundles only; never export.")
+@click.option("--pipeline", "pipeline", default="tracking,lipsync,animate,kernels", show_default=True,
+              help="End-to-end parts to run (comma-separated), or 'none'.")
+@click.option("--skip-peers", is_flag=True, help="Leave out MediaPipe, pylipsync and the kernel peers.")
+@click.option("--install-peers/--no-install-peers", default=True, show_default=True,
+              help="Create the peers' own venvs (MediaPipe, pylipsync) when missing.")
+@click.option("--animate-seconds", type=click.FloatRange(min=1), default=10.0, show_default=True,
+              help="Audio length of the end-to-end animate run.")
+def bench_command(models: tuple[str, ...], targets: str, precisions: str, threads: str, bundle_dir: Path | None,
+                  out_dir: Path, iterations: int, warmup: int, max_seconds: float, no_build: bool, pipeline: str,
+                  skip_peers: bool, install_peers: bool, animate_seconds: float) -> None:
+    """Benchmark MODELS (default: every registered model) on each target and precision.
+
+    Builds missing bundles, measures load time, latency p50/p95, throughput, peak RSS, size, parity and
+    the task metric of each, runs the end-to-end pipelines and the peers, and writes results.json,
+    report.md, latency_vs_size.png and accuracy_vs_latency.png into the -o folder.
+    """
+    from talkies.benchmarks.harness import BenchConfig, bundle_table, run_bench
+
+    parts = () if pipeline.strip().lower() == "none" else _csv(pipeline, "pipeline")
+    config = BenchConfig(models=models, targets=_csv(targets, "targets"), precisions=_csv(precisions, "precisions"),
+                         threads=_threads(threads), bundle_dir=bundle_dir, out_dir=out_dir, iterations=iterations,
+                         warmup=warmup, max_seconds=max_seconds, build=not no_build, pipeline=parts,
+                         peers=not skip_peers, install_peers=install_peers and not skip_peers,
+                         animate_seconds=animate_seconds, command=_command_line(click.get_current_context()))
+    result = run_bench(config)
+    click.echo(bundle_table(result.rows))
+    click.echo("")
+    for name, path in result.files.items():
+        click.echo(f"{name}: {path}")
+    click.echo(f"took {result.results['timing']['total_s']:.0f} s")
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command as typed (from a shell), else rebuilt from the options that differ from the defaults."""
+    if Path(sys.argv[0]).name == "talkies" and "bench" in sys.argv:
+        return shlex.join(["talkies", *sys.argv[1:]])
+    from click.core import ParameterSource
+
+    words = ["talkies", "bench", *ctx.params["models"]]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if param.name == "models" or ctx.get_parameter_source(param.name) is ParameterSource.DEFAULT:
+            continue
+        flag = max(param.opts, key=len)
+        if isinstance(param, click.Option) and param.is_flag:
+            words.append(flag if value else (param.secondary_opts or [flag])[0])
+        else:
+            words += [flag, str(value)]
+    return shlex.join(words)
