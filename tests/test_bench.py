@@ -163,3 +163,24 @@ def test_bad_input(tmp_path, capsys, args, message):
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_failed_bundle_is_reused_then_rebuilt_on_request(tiny, tmp_path):
+    """With the real fp16 tolerance back: a plain run reuses the failed build as it is; --rebuild failed
+    exports it again, and the bundle that now passes moves where the runtime finds it."""
+    _, bundles, _ = tiny
+
+    def bench(*extra: str) -> dict:
+        out = tmp_path / f"out{len(extra)}"
+        code = main(["bench", MODEL, "--targets", "onnx", "--precisions", "fp16", "--bundle-dir", str(bundles),
+                     "-o", str(out), "--iterations", "3", "--warmup", "0", "--pipeline", "none", *extra])
+        assert code == 0
+        (row,) = json.loads((out / "results.json").read_text())["rows"]
+        return row
+
+    reused = bench()
+    assert reused["status"] == "parity failed" and reused["built"] is False
+    rebuilt = bench("--rebuild", "failed")
+    assert rebuilt["status"] == "ok" and rebuilt["built"] is True
+    assert Path(rebuilt["bundle"]) == bundles / f"{MODEL}-onnx-fp16"
+    assert not (bundles / ".parity-failed" / f"{MODEL}-onnx-fp16").exists()

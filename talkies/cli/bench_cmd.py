@@ -44,6 +44,8 @@ def _threads(value: str) -> tuple[int, ...]:
 @click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
               help="Time budget of one bundle's timed loop (at least 3 calls run).")
 @click.option("--no-build", is_flag=True, help="Measure existing bundles only; never export.")
+@click.option("--rebuild", type=click.Choice(["none", "failed", "all"]), default="none", show_default=True,
+              help="Export again the bundles already in the bundle folder that failed parity, or all of them.")
 @click.option("--pipeline", "pipeline", default="tracking,lipsync,animate,kernels", show_default=True,
               help="End-to-end parts to run (comma-separated), or 'none'.")
 @click.option("--skip-peers", is_flag=True, help="Leave out MediaPipe, pylipsync and the kernel peers.")
@@ -52,7 +54,8 @@ def _threads(value: str) -> tuple[int, ...]:
 @click.option("--animate-seconds", type=click.FloatRange(min=1), default=10.0, show_default=True,
               help="Audio length of the end-to-end animate run.")
 def bench_command(models: tuple[str, ...], targets: str, precisions: str, threads: str, bundle_dir: Path | None,
-                  out_dir: Path, iterations: int, warmup: int, max_seconds: float, no_build: bool, pipeline: str,
+                  out_dir: Path, iterations: int, warmup: int, max_seconds: float, no_build: bool, rebuild: str,
+                  pipeline: str,
                   skip_peers: bool, install_peers: bool, animate_seconds: float) -> None:
     """Benchmark MODELS (default: every registered model) on each target and precision.
 
@@ -65,7 +68,7 @@ def bench_command(models: tuple[str, ...], targets: str, precisions: str, thread
     parts = () if pipeline.strip().lower() == "none" else _csv(pipeline, "pipeline")
     config = BenchConfig(models=models, targets=_csv(targets, "targets"), precisions=_csv(precisions, "precisions"),
                          threads=_threads(threads), bundle_dir=bundle_dir, out_dir=out_dir, iterations=iterations,
-                         warmup=warmup, max_seconds=max_seconds, build=not no_build, pipeline=parts,
+                         warmup=warmup, max_seconds=max_seconds, build=not no_build, rebuild=rebuild, pipeline=parts,
                          peers=not skip_peers, install_peers=install_peers and not skip_peers,
                          animate_seconds=animate_seconds, command=_command_line(click.get_current_context()))
     result = run_bench(config)
