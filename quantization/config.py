@@ -181,12 +181,26 @@ class QuantizationConfig:
                 "weight_threshold": self.weight_threshold}
 
 
-def default_config(precision: Precision | str, *, calibration_size: int | None = None) -> QuantizationConfig:
-    """The config used when a target gets none: defaults, with the spec's calibration size."""
+#: Per-model overrides of the QuantizationConfig defaults (set by the spec registry).
+_MODEL_DEFAULTS: dict[str, dict[str, Any]] = {}
+
+
+def set_model_defaults(model: str, **fields: Any) -> None:
+    """Change the default QuantizationConfig fields for one model (validated now, applied when a target
+    gets no explicit config)."""
+    QuantizationConfig(**fields)  # unknown or invalid fields fail here, at registration
+    _MODEL_DEFAULTS[model] = dict(fields)
+
+
+def default_config(precision: Precision | str, *, model: str | None = None,
+                   calibration_size: int | None = None) -> QuantizationConfig:
+    """The config used when a target gets none: the defaults, the model's overrides, the spec's
+    calibration size."""
     kwargs: dict[str, Any] = {"precision": Precision.parse(precision)}
     if calibration_size is not None:
         kwargs["calibration_size"] = calibration_size
+    kwargs.update(_MODEL_DEFAULTS.get(model or "", {}))
     return QuantizationConfig(**kwargs)
 
 
-__all__ = ["CalibrationMethod", "QuantizationConfig", "QuantizationPreset", "default_config"]
+__all__ = ["CalibrationMethod", "QuantizationConfig", "QuantizationPreset", "default_config", "set_model_defaults"]

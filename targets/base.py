@@ -102,7 +102,8 @@ class Target(ABC):
 
     @staticmethod
     def quantization_config(spec: ModelSpec, precision: Precision, options: TargetOptions) -> QuantizationConfig:
-        config = options.quantization or default_config(precision, calibration_size=spec.n_calibration)
+        config = options.quantization or default_config(precision, model=spec.name,
+                                                                 calibration_size=spec.n_calibration)
         if config.precision is not precision:
             raise InputError(f"the QuantizationConfig is for {config.precision}, but {precision} was asked")
         return config

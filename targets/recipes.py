@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from talkies.errors import InputError
-from talkies.quantization.config import QuantizationConfig, QuantizationPreset
 from talkies.targets.base import TargetOptions, get_target
 from talkies.types import Precision, TargetName
 
@@ -37,15 +36,11 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            description="iPhone, smallest download: int8 weights on a float16 ML program, iOS 16+",
            make_options=_options(TargetName.COREML, minimum_deployment_target="iOS16", compute_units="ALL")),
     Recipe(name="android-litert-int8", target=TargetName.LITERT, precision=Precision.INT8,
-           description="Android CPU (XNNPACK): static int8 with int8 I/O"),
+           description="Android CPU (XNNPACK): static PT2E int8, int8 input (scales in the manifest)"),
     Recipe(name="android-litert-fp32", target=TargetName.LITERT, precision=Precision.FP32,
            description="Android GPU delegate or exact CPU parity: float32 .tflite"),
     Recipe(name="laptop-openvino-int8", target=TargetName.OPENVINO, precision=Precision.INT8,
            description="Intel/AMD laptops: NNCF int8 (mixed preset), f32 inference hint"),
-    Recipe(name="laptop-openvino-int8-performance", target=TargetName.OPENVINO, precision=Precision.INT8,
-           description="Intel/AMD laptops: NNCF int8 with symmetric activations (performance preset)",
-           make_options=_options(TargetName.OPENVINO,
-                                 quantization=QuantizationConfig(preset=QuantizationPreset.PERFORMANCE))),
     Recipe(name="laptop-openvino-fp16", target=TargetName.OPENVINO, precision=Precision.FP16,
            description="Intel laptops with an iGPU: float16 weights"),
     Recipe(name="portable-onnx-fp32", target=TargetName.ONNX, precision=Precision.FP32,

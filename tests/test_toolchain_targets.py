@@ -256,6 +256,20 @@ def test_recipes_name_target_precision_and_options():
     recipe = get_recipe("ios-coreml-fp16")
     assert (recipe.target.value, recipe.precision.value) == ("coreml", "fp16")
     assert isinstance(recipe.options(), CoreMLOptions)
-    assert get_recipe("laptop-openvino-int8-performance").options().quantization.symmetric
+    assert get_recipe("portable-onnx-int8").options().quantization is None  # the model's defaults apply
     with pytest.raises(InputError, match="unknown recipe 'ios'; valid: android-litert-fp32"):
         get_recipe("ios")
+
+
+def test_model_defaults_override_the_config_defaults():
+    from talkies.quantization.config import _MODEL_DEFAULTS, default_config, set_model_defaults
+
+    set_model_defaults("some_model", float_outputs=False, calibration_size=5)
+    try:
+        config = default_config("int8", model="some_model", calibration_size=16)
+        assert config.float_outputs is False and config.calibration_size == 5
+        assert default_config("int8", model="other", calibration_size=16).float_outputs is True
+        with pytest.raises(TypeError):
+            set_model_defaults("some_model", no_such_field=1)
+    finally:
+        _MODEL_DEFAULTS.pop("some_model", None)
