@@ -99,7 +99,7 @@ def test_bad_audio(offline, tmp_path: Path):
 def _write_audio(path: Path, pcm: np.ndarray, rate: int, container: str, channels: int = 1) -> None:
     import av
 
-    codec = {"wav": "pcm_s16le", "mp3": "libmp3lame", "m4a": "aac", "flac": "flac", "ogg": "libvorbis",
+    codec = {"wav": "pcm_s16le", "mp3": "libmp3lame", "m4a": "aac", "flac": "flac", "ogg": "libopus",
              "mp4": "aac", "mov": "aac"}[container]
     layout = "mono" if channels == 1 else "stereo"
     with av.open(str(path), "w", format={"m4a": "mp4", "ogg": "ogg"}.get(container, None)) as out:
