@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from talkies.errors import require
 from talkies.log import get_logger, make_progress
+from talkies.sdk import disable_openvino_telemetry
 
 log = get_logger(__name__)
 
@@ -20,19 +21,6 @@ _SDK_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "GLOG_minloglevel": "3", "LITERT_TORCH_
             "TF_ENABLE_ONEDNN_OPTS": "0"}
 for _key, _value in _SDK_ENV.items():
     os.environ.setdefault(_key, _value)
-
-
-
-def disable_openvino_telemetry() -> None:
-    """OpenVINO (on `import openvino`, in convert_model) and NNCF send usage telemetry unless the user
-    opted out, each message from a forked process that waits for the network: slow offline, and a fork
-    after jax/torch threads exist can deadlock. talkies works offline: switch the sender off for this
-    process. Must run before `import openvino`."""
-    try:
-        from openvino_telemetry.utils import sender
-    except ImportError:
-        return
-    sender.TelemetrySender.send = lambda *args, **kwargs: None  # type: ignore[method-assign]
 
 
 disable_openvino_telemetry()

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from talkies.errors import BundleError, UnsupportedTargetError, require
+from talkies.sdk import disable_openvino_telemetry
 from talkies.runtime.bundle import Bundle, BundleManifest, TensorInfo
 from talkies.types import Backend
 
@@ -71,6 +72,7 @@ class OpenVINOSession(InferenceSession):
     def __init__(self, path: Path, inputs: list[TensorInfo], outputs: list[TensorInfo], *, threads: int = 1,
                  config: dict[str, str] | None = None):
         super().__init__(path, inputs, outputs)
+        disable_openvino_telemetry()
         ov = require("openvino", "runtime")
         core = ov.Core()
         settings = {**OPENVINO_CONFIG, **(config or {}), "INFERENCE_NUM_THREADS": threads}
@@ -152,6 +154,8 @@ def backend_available(backend: Backend | str) -> str | None:
         return "needs macOS"
     module = {Backend.ONNX: "onnxruntime", Backend.OPENVINO: "openvino",
               Backend.LITERT: "ai_edge_litert.interpreter", Backend.COREML: "coremltools"}[backend]
+    if backend is Backend.OPENVINO:
+        disable_openvino_telemetry()
     try:
         __import__(module)
     except ImportError:
