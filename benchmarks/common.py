@@ -278,6 +278,6 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["LatencyStats", "ONE_THREAD_ENV", "PACKAGES", "PARITY_FAILED_DIR", "inner_progress_off", "model_bytes", "cpu_model", "current_rss_mb", "fmt", "load_average",
-           "machine_info", "markdown_table", "median_ms", "package_versions", "peak_rss_mb", "peer_env",
-           "peer_python", "percentile", "run_peer", "time_calls"]
+__all__ = ["LatencyStats", "ONE_THREAD_ENV", "PACKAGES", "PARITY_FAILED_DIR", "cpu_model", "current_rss_mb", "fmt",
+           "inner_progress_off", "load_average", "machine_info", "markdown_table", "median_ms", "model_bytes",
+           "package_versions", "peak_rss_mb", "peer_env", "peer_python", "percentile", "run_peer", "time_calls"]

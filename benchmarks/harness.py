@@ -144,6 +144,8 @@ class Row:
     reason: str | None = None
     bundle: str | None = None
     built: bool = False
+    build_s: float | None = None
+    """Export time when this run built the bundle."""
     size_bytes: int | None = None
     load_ms: float | None = None
     latency: dict[str, float] | None = None
@@ -400,7 +402,7 @@ def bundle_rows(config: BenchConfig, progress, work: Path) -> tuple[list[Row], f
     from talkies.runtime.session import backend_available
 
     cases = plan(config)
-    located: dict[tuple[str, str, str], tuple[Path | None, Row | None, bool]] = {}
+    located: dict[tuple[str, str, str], tuple[Path | None, Row | None, float | None]] = {}
     build = _Phase(progress, "building bundles", len(cases))
     t0 = time.perf_counter()
     for model, target, precision in cases:
@@ -427,7 +429,8 @@ def bundle_rows(config: BenchConfig, progress, work: Path) -> tuple[list[Row], f
         spec = _spec_or_none(model)
         for threads in config.threads:
             measure.step(f"{model} {target} {precision} ({threads} thread{'s' if threads > 1 else ''})")
-            row = Row(model, target, precision, threads, bundle=str(path), size_bytes=size, built=built)
+            row = Row(model, target, precision, threads, bundle=str(path), size_bytes=size, built=built is not None,
+                      build_s=built)
             reason = backend_available(target)
             if target == "coreml" and reason is not None:
                 _coreml_row(row, path)
@@ -442,16 +445,16 @@ def bundle_rows(config: BenchConfig, progress, work: Path) -> tuple[list[Row], f
 
 
 def _locate_or_build(model: str, target: str, precision: str, config: BenchConfig,
-                     backend_available: Callable[[str], str | None]) -> tuple[Path | None, Row | None, bool]:
-    """(bundle, None, built now) or (None, a row saying why there is none, False)."""
+                     backend_available: Callable[[str], str | None]) -> tuple[Path | None, Row | None, float | None]:
+    """(bundle, None, seconds spent building it now or None) or (None, a row saying why there is none, None)."""
     from talkies.errors import UnsupportedTargetError
 
-    def problem(status: Status, reason: str) -> tuple[None, Row, bool]:
-        return None, Row(model, target, precision, config.threads[0], status=status.value, reason=reason), False
+    def problem(status: Status, reason: str) -> tuple[None, Row, None]:
+        return None, Row(model, target, precision, config.threads[0], status=status.value, reason=reason), None
 
     path = existing_bundle(model, target, precision, config.bundle_dir)
     if path is not None and not _rebuild(path, config):
-        return path, None, False
+        return path, None, None
     reason = backend_available(target)
     if reason is not None and target != "coreml":
         return problem(Status.SKIPPED, reason)
@@ -465,7 +468,9 @@ def _locate_or_build(model: str, target: str, precision: str, config: BenchConfi
         from talkies.targets.base import get_target
 
         get_target(target).check_support(get_spec(model), precision)
-        return build_bundle(model, target, precision, config.bundle_dir), None, True
+        t0 = time.perf_counter()
+        path = build_bundle(model, target, precision, config.bundle_dir)
+        return path, None, time.perf_counter() - t0
     except UnsupportedTargetError as exc:
         return problem(Status.UNSUPPORTED, str(exc))
     except Exception as exc:  # a converter failing on a model is a result of the bench, not a crash
@@ -990,16 +995,17 @@ def _save(fig, plt, path: Path) -> Path:
 
 # --- results.json ------------------------------------------------------------------------------------
 
+_OPT_NUM = (float, int, type(None))
 ROW_KEYS = {"model": str, "target": str, "precision": str, "threads": int, "status": str, "reason": (str, type(None)),
-            "bundle": (str, type(None)), "built": bool, "size_bytes": (int, type(None)),
-            "load_ms": (float, int, type(None)), "latency": (dict, type(None)), "peak_rss_mb": (float, int, type(None)),
-            "rss_model_mb": (float, int, type(None)), "parity": (dict, type(None)),
-            "task_metrics": (dict, type(None)), "spec_check": (str, type(None)), "lipsync": (dict, type(None))}
+            "bundle": (str, type(None)), "built": bool, "build_s": _OPT_NUM, "size_bytes": (int, type(None)),
+            "load_ms": _OPT_NUM, "latency": (dict, type(None)), "peak_rss_mb": _OPT_NUM, "rss_model_mb": _OPT_NUM,
+            "parity": (dict, type(None)), "task_metrics": (dict, type(None)), "spec_check": (str, type(None)),
+            "lipsync": (dict, type(None))}
 LATENCY_KEYS = ("p50_ms", "p95_ms", "mean_ms", "min_ms", "cpu_p50_ms", "iterations", "warmup", "total_s",
                 "throughput_per_s")
-PIPELINE_KEYS = {"case": str, "implementation": str, "value": (float, int, type(None)), "unit": str,
+PIPELINE_KEYS = {"case": str, "implementation": str, "value": _OPT_NUM, "unit": str,
                  "backend": (str, type(None)), "precision": (str, type(None)), "higher_is_better": bool,
-                 "goal": (float, int, type(None)), "meets_goal": (bool, type(None)), "status": str,
+                 "goal": _OPT_NUM, "meets_goal": (bool, type(None)), "status": str,
                  "reason": (str, type(None)), "details": dict}
 MACHINE_KEYS = ("cpu", "cores", "os", "python", "versions", "load_average")
 VERSION_KEYS = ("talkies", "numpy", "numba", "onnxruntime", "openvino", "ai-edge-litert")

@@ -268,7 +268,8 @@ def goals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     offline = ours.get(("lipsync", "onnx", "fp32"))
     rtf = offline["speed"]["rtf"] if offline and offline["speed"] else None
     out.append({"goal": f"offline ≥ {GOAL_OFFLINE_RTF:.0f}× real time (onnx fp32, 1 thread)",
-                "measured": f"{rtf:.0f}×" if rtf else "–", "holds": None if rtf is None else rtf >= GOAL_OFFLINE_RTF})
+                "measured": f"{rtf:.0f}×" if rtf else "–",
+                "holds": None if rtf is None else rtf >= GOAL_OFFLINE_RTF})
     stream = ours.get(("lipsync_stream", "onnx", "fp32"))
     hop = stream["speed"]["ms_per_hop_p50"] if stream and stream["speed"] else None
     out.append({"goal": f"streaming ≤ {GOAL_STREAM_MS_PER_HOP} ms per 10 ms hop (onnx fp32, 1 thread)",
@@ -343,7 +344,8 @@ def markdown(report: dict[str, Any]) -> str:
     v = report["validation"]
     intro = (f"Lip-sync on {v['utterances']} real LibriVox utterances ({v['audio_s']} s), frames at 100 Hz, "
              f"frames within 10 ms of a phone boundary left out; goals: coarse ≥ {GOALS['coarse_accuracy']}, "
-             f"closure ≥ {GOALS['closure_recall']}, open ≥ {GOALS['open_recall']}, round ≥ {GOALS['round_recall']}. "
+             f"closure ≥ {GOALS['closure_recall']}, open ≥ {GOALS['open_recall']}, "
+             f"round ≥ {GOALS['round_recall']}. "
              "Speed: 1 thread, wall-clock medians (offline: whole set per call; streaming: one 10 ms push).")
     return "\n\n".join([intro, markdown_table(header, lines), goals_table]) + "\n"
 
