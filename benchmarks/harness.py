@@ -4,7 +4,9 @@ by side, plus the end-to-end pipelines and their peers, in one run.
 For each (model, target, precision) the bundle is looked up in the bundle folder (default
 ``$TALKIES_HOME/bundles``; the shipped lip-sync bundles too) and built with ``export_bundle`` when missing.
 A build whose parity check fails is kept, apart, in ``<bundle dir>/.parity-failed/`` (never where the
-runtime looks bundles up by name) and measured like the others: its row says "parity failed".
+runtime looks bundles up by name) and measured like the others: its row says "parity failed". A bundle of
+the folder whose test vectors are not the ones its model gives now (new weights, a new reference) is
+rebuilt; ``--rebuild failed|all`` exports the parity-failed ones, or all, again on request.
 
 Each bundle × thread count is measured in a fresh child process (``python -m talkies.benchmarks.harness
 --child JOB``), so the figures of one model never include another's memory or warm caches:
@@ -453,7 +455,7 @@ def _locate_or_build(model: str, target: str, precision: str, config: BenchConfi
         return None, Row(model, target, precision, config.threads[0], status=status.value, reason=reason), None
 
     path = existing_bundle(model, target, precision, config.bundle_dir)
-    if path is not None and not _rebuild(path, config):
+    if path is not None and not _rebuild(path, config) and not _stale(path, model, config):
         return path, None, None
     reason = backend_available(target)
     if reason is not None and target != "coreml":
@@ -479,11 +481,42 @@ def _locate_or_build(model: str, target: str, precision: str, config: BenchConfi
 
 
 def _rebuild(path: Path, config: BenchConfig) -> bool:
-    """Whether an existing bundle is to be exported again (never one outside the bundle folder)."""
-    root = config.bundle_dir.resolve()
-    inside = path.resolve().is_relative_to(root)
+    """Whether an existing bundle is to be exported again on request (never one outside the bundle folder)."""
     failed = path.parent.name == PARITY_FAILED_DIR
-    return inside and (config.rebuild == "all" or (config.rebuild == "failed" and failed))
+    return _inside(path, config) and (config.rebuild == "all" or (config.rebuild == "failed" and failed))
+
+
+def _inside(path: Path, config: BenchConfig) -> bool:
+    return path.resolve().is_relative_to(config.bundle_dir.resolve())
+
+
+def _stale(path: Path, model: str, config: BenchConfig) -> bool:
+    """A bundle of ours built from another model than the one here now (new weights, new reference, new
+    test inputs): its test vectors, deterministic in the model and seed, are not the ones it would ship
+    today. Checked only where it could be rebuilt."""
+    if not config.build or not _inside(path, config) or build_blocker(model) is not None:
+        return False
+    from talkies.runtime.bundle import TEST_VECTORS, Bundle, sha256_file
+    from talkies.targets.bundle_writer import test_vectors, write_test_vectors
+
+    with Bundle(path) as bundle:
+        shipped = next((f.sha256 for f in bundle.manifest.files if f.path == TEST_VECTORS), None)
+    if model not in _EXPECTED_VECTORS:
+        from talkies.export.spec import get_spec
+
+        with tempfile.TemporaryDirectory(prefix="talkies-bench-vectors-") as tmp:
+            target = Path(tmp) / TEST_VECTORS
+            with inner_progress_off():
+                write_test_vectors(target, *test_vectors(get_spec(model)))
+            _EXPECTED_VECTORS[model] = sha256_file(target)
+    if shipped == _EXPECTED_VECTORS[model]:
+        return False
+    log.warning("%s was built from another version of %s (its test vectors differ): rebuilding it", path, model)
+    return True
+
+
+#: sha256 of the test vectors each model's bundles would ship now, computed once per process.
+_EXPECTED_VECTORS: dict[str, str] = {}
 
 
 def _first_line(exc: BaseException, limit: int = 240) -> str:

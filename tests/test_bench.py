@@ -184,3 +184,27 @@ def test_failed_bundle_is_reused_then_rebuilt_on_request(tiny, tmp_path):
     assert rebuilt["status"] == "ok" and rebuilt["built"] is True
     assert Path(rebuilt["bundle"]) == bundles / f"{MODEL}-onnx-fp16"
     assert not (bundles / ".parity-failed" / f"{MODEL}-onnx-fp16").exists()
+
+
+def test_bundle_from_another_model_version_is_rebuilt(tiny, tmp_path):
+    """A bundle whose test vectors are not the ones the model gives now (new weights, say) is rebuilt."""
+    from talkies.runtime.bundle import MANIFEST, TEST_VECTORS, sha256_file
+    from talkies.targets.bundle_writer import write_test_vectors
+
+    _, bundles, _ = tiny
+    path = bundles / f"{MODEL}-onnx-fp32"
+    with Bundle(path) as bundle:
+        inputs, outputs = bundle.test_vectors()
+    write_test_vectors(path / TEST_VECTORS, inputs, {k: v + 0.01 for k, v in outputs.items()})
+    manifest = json.loads((path / MANIFEST).read_text())
+    for entry in manifest["files"]:
+        if entry["path"] == TEST_VECTORS:
+            entry["sha256"] = sha256_file(path / TEST_VECTORS)
+    (path / MANIFEST).write_text(json.dumps(manifest))
+    out = tmp_path / "out"
+    assert main(["bench", MODEL, "--targets", "onnx", "--precisions", "fp32", "--bundle-dir", str(bundles),
+                 "-o", str(out), "--iterations", "3", "--warmup", "0", "--pipeline", "none"]) == 0
+    (row,) = json.loads((out / "results.json").read_text())["rows"]
+    assert row["built"] is True and row["status"] == "ok"
+    with Bundle(path) as bundle:
+        np.testing.assert_array_equal(bundle.test_vectors()[1]["scores"], outputs["scores"])
