@@ -653,20 +653,22 @@ def lipsync_rows(config: BenchConfig, rows: list[Row]) -> tuple[list[PipelineRow
         if r.get("note"):
             details["note"] = r["note"]
         peer = r["model"] is None
+        onnx_fp32 = (r["backend"], r["precision"]) == ("onnx", "fp32")
         if r["mode"] == "stream":
             out.append(PipelineRow("lip-sync streaming", r["implementation"], speed.get("ms_per_hop_p50"),
                                    "ms per 10 ms hop", backend=r["backend"], precision=r["precision"],
                                    higher_is_better=False,
-                                   goal=lipsync_bench.GOAL_STREAM_MS_PER_HOP if r["backend"] == "onnx" else None,
+                                   goal=lipsync_bench.GOAL_STREAM_MS_PER_HOP if onnx_fp32 else None,
                                    status=r["status"], reason=r["reason"],
                                    details={**details, "p95": speed.get("ms_per_hop_p95"),
                                             "cpu_p50": speed.get("cpu_ms_per_hop_p50")}))
         else:
-            goal = lipsync_bench.GOAL_OFFLINE_RTF if (r["backend"], r["precision"]) == ("onnx", "fp32") else None
             out.append(PipelineRow("lip-sync offline" + (" (peer)" if peer else ""), r["implementation"],
                                    speed.get("rtf"), "× real time (1 thread)", backend=r["backend"],
-                                   precision=r["precision"], goal=goal, status=r["status"], reason=r["reason"],
-                                   details={**details, "rtf_cpu": speed.get("rtf_cpu")}))
+                                   precision=r["precision"], goal=lipsync_bench.GOAL_OFFLINE_RTF if onnx_fp32 else None,
+                                   status=r["status"], reason=r["reason"],
+                                   details={**details, "rtf_cpu": speed.get("rtf_cpu"),
+                                            "model_rtf": speed.get("model_rtf")}))
     return out, report
 
 
@@ -789,6 +791,8 @@ def pipeline_table(rows: Sequence[PipelineRow]) -> str:
         status = "ok" if r.status == Status.OK.value else f"**{r.status}**"
         reason = r.reason if r.reason != r.status else None
         note = reason or r.details.get("note") or r.details.get("mouth") or _tracking_note(r)
+        if r.details.get("model_rtf"):
+            note = (note + "; " if note else "") + f"the model alone {r.details['model_rtf']:.0f}×"
         lines.append([r.case, r.implementation, r.precision or "–", fmt(r.value, ".4g"), r.unit, goal, met,
                       status + (f": {note}" if note else "")])
     return markdown_table(["case", "implementation", "precision", "value", "unit", "goal", "met", "status / notes"],

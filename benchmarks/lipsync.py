@@ -189,12 +189,18 @@ def _stream_speed(task, audio: np.ndarray, hops: int) -> dict[str, float]:
 
 
 def _offline_speed(task, audio: np.ndarray, repeats: int) -> dict[str, float]:
-    """The LipSync task on the whole validation set (concatenated), median of `repeats` after a warm-up."""
+    """The LipSync task on the whole validation set (concatenated), median of `repeats` after a warm-up; and
+    the model alone on one window of that speech (`model_rtf`: the window's new audio per call)."""
     seconds = len(audio) / SAMPLE_RATE
     stats = time_calls(lambda i: task.process(audio), iterations=repeats, warmup=1)
+    window = np.zeros(task.total, np.float32)
+    window[:min(task.total, len(audio))] = audio[:task.total]
+    feeds = {task.session.input_names[0]: window[None]}
+    model = time_calls(lambda i: task.session.run(feeds), iterations=10, warmup=2)
     return {"audio_s": seconds, "wall_ms": stats.p50_ms, "cpu_ms": stats.cpu_p50_ms,
             "rtf": seconds * 1000 / stats.p50_ms, "rtf_cpu": seconds * 1000 / max(stats.cpu_p50_ms, 1e-9),
-            "ms_per_audio_s": stats.p50_ms / seconds, "repeats": stats.iterations}
+            "ms_per_audio_s": stats.p50_ms / seconds, "repeats": stats.iterations,
+            "model_rtf": task.window / SAMPLE_RATE * 1000 / model.p50_ms}
 
 
 def loudness_row(data_dir: str = str(evaluate.DEFAULT_DATA), repeats: int = 3) -> dict[str, Any]:
@@ -266,9 +272,11 @@ def goals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                             "measured": f"largest change {worst}: {deltas[worst]:+.1f} points (int8 − fp32)",
                             "holds": all(abs(d) <= GOAL_INT8_POINTS for d in deltas.values())})
     offline = ours.get(("lipsync", "onnx", "fp32"))
-    rtf = offline["speed"]["rtf"] if offline and offline["speed"] else None
+    speed = (offline or {}).get("speed") or {}
+    rtf = speed.get("rtf")
     out.append({"goal": f"offline ≥ {GOAL_OFFLINE_RTF:.0f}× real time (onnx fp32, 1 thread)",
-                "measured": f"{rtf:.0f}×" if rtf else "–",
+                "measured": (f"{rtf:.0f}× through the LipSync task (the model alone: {speed['model_rtf']:.0f}×)"
+                             if rtf else "–"),
                 "holds": None if rtf is None else rtf >= GOAL_OFFLINE_RTF})
     stream = ours.get(("lipsync_stream", "onnx", "fp32"))
     hop = stream["speed"]["ms_per_hop_p50"] if stream and stream["speed"] else None
