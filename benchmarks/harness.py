@@ -27,7 +27,8 @@ Core ML rows off macOS give the size and the spec check and say "needs macOS"; a
 installed gives a "skipped" row with the reason. The pipeline rows (tracking frames/s, lip-sync real-time
 factor and ms per streaming hop, ``animate`` real-time factor at 720p, kernels) and the peers (MediaPipe
 FaceLandmarker and pylipsync in their own venvs, the loudness baseline, OpenCV/scikit-image) reuse the
-scripts beside this one. Writes results.json, report.md, latency_vs_size.png and accuracy_vs_latency.png.
+scripts beside this one. Writes results.json, report.md, latency_vs_size.png, accuracy_vs_latency.png and
+performance.md (the same tables as a README section).
 """
 
 from __future__ import annotations
@@ -822,14 +823,18 @@ def kernel_table(rows: Sequence[PipelineRow]) -> str:
     return markdown_table(["kernel: case", "talkies (numba)", "peer", "peer time", "talkies speed-up"], lines)
 
 
-def report_markdown(results: dict[str, Any], rows: Sequence[Row], pipeline: Sequence[PipelineRow]) -> str:
+def report_markdown(results: dict[str, Any], rows: Sequence[Row], pipeline: Sequence[PipelineRow], *,
+                    readme: bool = False) -> str:
+    """report.md; with `readme`, the README's performance section (headings one level down, the plots named
+    as files of the output folder rather than embedded)."""
     from talkies.benchmarks import lipsync as lipsync_bench
 
     m = results["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
     cfg = results["config"]
+    h1, h2 = ("## Performance", "###") if readme else ("# talkies bench", "##")
     parts = [
-        "# talkies bench", "",
+        h1, "",
         f"Command: `{results['command']}`  ",
         f"Run: {results['created']}, {results['timing']['total_s']:.0f} s "
         f"(building {results['timing']['build_s']:.0f} s).  ",
@@ -837,7 +842,7 @@ def report_markdown(results: dict[str, Any], rows: Sequence[Row], pipeline: Sequ
         f"Load average (1/5/15 min) at start {m['load_average']}, at end {results['load_average_end']} "
         "(a shared machine: wall-clock figures are medians, and process-CPU medians are given beside them).",
         "",
-        "## Bundles",
+        f"{h2} Bundles",
         "",
         f"Each bundle runs in a fresh process with {'/'.join(map(str, cfg['threads']))} inference thread(s): "
         f"{cfg['warmup']} warm-up calls, then up to {cfg['iterations']} timed calls ({cfg['max_seconds']} s "
@@ -853,15 +858,19 @@ def report_markdown(results: dict[str, Any], rows: Sequence[Row], pipeline: Sequ
     kernels = [p for p in pipeline if p.case.startswith("kernel ")]
     others = [p for p in pipeline if not p.case.startswith("kernel ")]
     if others:
-        parts += ["## Pipelines and peers", "", "One inference thread everywhere; wall-clock figures.", "",
+        parts += [f"{h2} Pipelines and peers", "", "One inference thread everywhere; wall-clock figures.", "",
                   pipeline_table(others), ""]
     if kernels:
-        parts += ["## Kernels", "", "Numba kernels against their usual peers, 1 thread, median thread CPU time per "
+        parts += [f"{h2} Kernels", "", "Numba kernels against their usual peers, 1 thread, median thread CPU time per "
                   "call (benchmarks/kernels.py, quick mode).", "", kernel_table(kernels), ""]
     if results.get("lipsync"):
-        parts += ["## Lip-sync", "", lipsync_bench.markdown(results["lipsync"])]
-    parts += ["## Plots", "", "![latency vs size](latency_vs_size.png)", "",
-              "![accuracy vs latency](accuracy_vs_latency.png)", ""]
+        parts += [f"{h2} Lip-sync", "", lipsync_bench.markdown(results["lipsync"])]
+    if readme:
+        parts += [f"The same command writes the plots latency_vs_size.png and accuracy_vs_latency.png, all "
+                  "figures (results.json) and this section (performance.md) into its -o folder.", ""]
+    else:
+        parts += ["## Plots", "", "![latency vs size](latency_vs_size.png)", "",
+                  "![accuracy vs latency](accuracy_vs_latency.png)", ""]
     return "\n".join(parts)
 
 
@@ -1163,12 +1172,14 @@ def run_bench(config: BenchConfig) -> BenchResult:
     if problems:  # a bug of the harness: the report would be unreadable by the tools that consume it
         raise RuntimeError("results.json breaks its schema: " + "; ".join(problems[:5]))
     files = {"results": out_dir / "results.json", "report": out_dir / "report.md",
+             "performance": out_dir / "performance.md",
              "latency_vs_size": out_dir / "latency_vs_size.png",
              "accuracy_vs_latency": out_dir / "accuracy_vs_latency.png"}
     write_text_atomic(files["results"], json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     plot_latency_vs_size(rows, files["latency_vs_size"])
     plot_accuracy_vs_latency(rows, lipsync_report, files["accuracy_vs_latency"])
     write_text_atomic(files["report"], report_markdown(results, rows, pipeline))
+    write_text_atomic(files["performance"], report_markdown(results, rows, pipeline, readme=True))
     return BenchResult(results, rows, pipeline, files)
 
 

@@ -128,6 +128,9 @@ def test_report_table(tiny):
     assert lines[("onnx", "fp32")][8] == f"{p50:.3g}"
     assert results["command"].startswith("talkies bench face_blendshapes")
     assert "latency_vs_size.png" in report
+    section = (out / "performance.md").read_text()
+    assert section.startswith("## Performance") and "### Bundles" in section
+    assert f"Command: `{results['command']}`" in section
 
 
 def test_lipsync_pipeline_rows(tiny):

@@ -37,7 +37,7 @@ def _threads(value: str) -> tuple[int, ...]:
 @click.option("--bundle-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where bundles are found and built [default: $TALKIES_HOME/bundles].")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for results.json, report.md and the plots.")
+              help="Folder for results.json, report.md, performance.md and the plots.")
 @click.option("--iterations", type=click.IntRange(min=1), default=20, show_default=True,
               help="Timed calls per bundle (at most).")
 @click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True, help="Warm-up calls per bundle.")
@@ -61,7 +61,8 @@ def bench_command(models: tuple[str, ...], targets: str, precisions: str, thread
 
     Builds missing bundles, measures load time, latency p50/p95, throughput, peak RSS, size, parity and
     the task metric of each, runs the end-to-end pipelines and the peers, and writes results.json,
-    report.md, latency_vs_size.png and accuracy_vs_latency.png into the -o folder.
+    report.md, latency_vs_size.png, accuracy_vs_latency.png and performance.md (a README section) into
+    the -o folder.
     """
     from talkies.benchmarks.harness import BenchConfig, bundle_table, run_bench
 
