@@ -14,12 +14,13 @@ import pytest
 
 from talkies.cli import main
 from talkies.errors import InputError
+from talkies.paths import shared_data_dir
 from talkies.runtime import media
 from talkies.runtime.blendshapes import ARKIT_NAMES, VISEME_NAMES, Blendshape
 from talkies.runtime.formats import LIVELINK_HEADER
 from talkies.runtime.lipsync import LipSync, LipSyncOptions, RunningMode
 
-SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
+SPEECH = shared_data_dir() / "speech"
 CARD = SPEECH / "cards" / "001.wav"
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from talkies.errors import InputError
 from talkies.log import get_logger
+from talkies.paths import shared_data_dir
 
 from .phonemes import CMU_VISEMES, VISEME_INDEX, VISEME_TO_COARSE, VISEMES
 
@@ -40,7 +41,7 @@ FPS = 100
 SAMPLE_RATE = 16000
 BOUNDARY_MARGIN = 0.010  # frames closer than this to a phone boundary are left out of frame metrics
 SEGMENT_TOLERANCE = 0.030  # ± window for the segment recalls
-DEFAULT_DATA = Path("/work/shared/data/speech/librivox")
+DEFAULT_DATA = shared_data_dir() / "speech" / "librivox"
 
 CLOSURE_PHONES = frozenset({"P", "B", "M"})
 OPEN_VISEMES = frozenset({"aa"})
