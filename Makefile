@@ -24,7 +24,9 @@ install: $(STAMP)
 models: $(STAMP)
 	$(TALKIES) models fetch
 
+# The kernel tests in pure Python (NUMBA_DISABLE_JIT=1) on their small cases, then the whole suite.
 test: models
+	$(MAKE) --no-print-directory test-nojit
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-nojit: $(STAMP)
