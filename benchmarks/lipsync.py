@@ -2,7 +2,7 @@
 
 Run: ``python -m talkies.benchmarks.lipsync [--json OUT] [--bundle-dir DIR]``.
 
-- **Accuracy** on the real LibriVox validation speech (/work/shared/data/speech/librivox, pocketsphinx
+- **Accuracy** on the real LibriVox validation speech (shared/data/speech/librivox beside the checkout, pocketsphinx
   phone alignments), through the LipSync task with each bundle's backend and precision, scored by
   ``talkies.models.lipsync.evaluate`` (frames at 100 Hz, frames within 10 ms of a phone boundary left
   out): coarse accuracy (5 mouth classes), closure recall (p/b/m), open recall, round recall.
