@@ -167,5 +167,23 @@ class OneEuroFilter:
             raise InputError("x contains NaN or inf; drop the sample or reset() the filter")
         return out
 
+    def step_many(self, x: Any, t: Any) -> np.ndarray:
+        """Filter a block of consecutive samples ((T, ...) values at (T,) times) in one kernel call,
+        carrying the state: the same as calling ``step`` on each row in turn."""
+        xs = as_f32(x, "x")
+        if xs.ndim < 1:
+            raise InputError("x must have a time axis: shape (T, ...)")
+        n_frames = xs.shape[0]
+        ts = as_f64(t, "t", (n_frames,))
+        flat = xs.reshape(n_frames, -1)
+        if self._shape is None:
+            self._shape = xs.shape[1:]
+            self._state = np.zeros((3, flat.shape[1]))
+        elif xs.shape[1:] != self._shape:
+            raise InputError(f"x rows have shape {xs.shape[1:]} but this filter runs on {self._shape}; call reset() first")
+        out = np.empty_like(flat)
+        _run(flat, ts, np.full(n_frames, self._scale, np.float64), self._state, self._clock, self._params, out)
+        return out.reshape(xs.shape)
+
 
 __all__ = ["BETA", "D_CUTOFF", "MIN_CUTOFF", "OneEuroFilter", "one_euro"]

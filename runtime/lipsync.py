@@ -143,7 +143,7 @@ class _PostProcess:
         times = (self.frame + np.arange(n)) / FPS
         self.frame += n
         if self.filter is not None and n:
-            mouth = np.stack([self.filter.step(row, float(t)) for row, t in zip(mouth, times)])
+            mouth = self.filter.step_many(mouth, times)
         raw = np.zeros((n, NUM_BLENDSHAPES), np.float32)
         raw[:, self.columns] = mouth
         weights = np.clip(raw * self.options.intensity + self.offsets, 0.0, 1.0)

@@ -161,3 +161,16 @@ def test_bad_input_errors() -> None:
         f.step(np.zeros(3), "0.2")
     with pytest.raises(TypeError, match="numeric"):
         f.step(["a", "b", "c"], 0.2)
+
+
+def test_step_many_equals_steps_and_carries_state() -> None:
+    from talkies.kernels.filters import OneEuroFilter
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 7)).astype(np.float32)
+    t = np.arange(40) / 100.0
+    one = OneEuroFilter(min_cutoff=2.0, beta=0.5, d_cutoff=1.0)
+    expected = np.stack([one.step(x[k], float(t[k])) for k in range(40)])
+    blocks = OneEuroFilter(min_cutoff=2.0, beta=0.5, d_cutoff=1.0)
+    got = np.concatenate([blocks.step_many(x[:13], t[:13]), blocks.step_many(x[13:], t[13:])])
+    np.testing.assert_array_equal(got, expected)
