@@ -14,8 +14,8 @@ from pathlib import Path
 
 from talkies.errors import AssetError, BundleError
 from talkies.models.mediapipe import constants as C
-from talkies.paths import talkies_home
-from talkies.runtime.bundle import Bundle, TensorInfo
+from talkies.runtime.bundle import Bundle, TensorInfo, default_bundle_dir, locate_bundle
+from talkies.runtime.bundle import bundle_name as _bundle_name
 from talkies.runtime.session import InferenceSession, LiteRTSession, default_threads, open_session
 from talkies.types import Backend, Precision
 
@@ -34,12 +34,8 @@ _TFLITE_SHAPES: dict[str, list[list[int]]] = {
 }
 
 
-def default_bundle_dir() -> Path:
-    return talkies_home() / "bundles"
-
-
 def bundle_name(model: str, backend: Backend | str, precision: Precision | str) -> str:
-    return f"{model}-{Backend.parse(backend).value}-{Precision.parse(precision).value}"
+    return _bundle_name(model, Backend.parse(backend).value, Precision.parse(precision).value)
 
 
 def export_command(backend: Backend | str, precision: Precision | str, bundle_dir: str | os.PathLike) -> str:
@@ -58,11 +54,7 @@ def _display(path: Path) -> str:
 
 
 def find_bundle(bundle_dir: Path, model: str, backend: Backend | str, precision: Precision | str) -> Path | None:
-    base = Path(bundle_dir) / bundle_name(model, backend, precision)
-    for candidate in (base, base.with_name(base.name + ".zip")):
-        if candidate.exists():
-            return candidate
-    return None
+    return locate_bundle(model, Backend.parse(backend).value, Precision.parse(precision).value, [Path(bundle_dir)])
 
 
 def missing_bundles(bundle_dir: str | os.PathLike | None, backend: Backend | str,
