@@ -48,7 +48,13 @@ class BlendshapeModel:
 
     def scores(self, landmarks: np.ndarray) -> np.ndarray:
         """The model's raw 52 scores (MODEL_LABELS order) for 478 landmarks in image pixels."""
-        out = self.session.run({self._input: model_input(landmarks)})
+        buffer = self.session.input_buffer(self._input)
+        if buffer is not None and buffer.shape == (1, len(_SUBSET), 2):
+            buffer[0] = np.asarray(landmarks)[_SUBSET, :2]  # straight into the session's input memory
+            feed = buffer
+        else:
+            feed = model_input(landmarks)
+        out = self.session.run({self._input: feed})
         return np.asarray(out[self._scores], np.float32).reshape(-1)
 
     def __call__(self, landmarks: np.ndarray) -> np.ndarray:

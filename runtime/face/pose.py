@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from talkies.errors import AssetError
+from talkies.kernels.config import jit
 
 #: MediaPipe's default perspective camera (geometry pipeline): vertical field of view in degrees.
 VERTICAL_FOV_DEGREES = 63.0
@@ -127,34 +128,153 @@ def estimate_pose(landmarks: np.ndarray, image_size: tuple[int, int], *,
     MediaPipe's geometry pipeline (screen → metric space): the landmarks go onto the near plane of a
     perspective camera; a first weighted fit to the canonical face gives the scale that sets their depth,
     a second refines it, and the landmarks unprojected with that depth are fitted once more. The result
-    reproduces MediaPipe's facial transformation matrix.
+    reproduces MediaPipe's facial transformation matrix. The three fits run in one compiled kernel
+    (:func:`fit_similarity` is the same fit in numpy).
     """
     ref = reference or face_reference()
     height, width = image_size
-    lm = np.asarray(landmarks, np.float64)[:, :3]
+    lm = np.asarray(landmarks)
+    if lm.dtype != np.float32:
+        lm = lm.astype(np.float64)
+    lm = np.ascontiguousarray(lm[:, :3])
     h_near = 2.0 * near * math.tan(math.radians(vertical_fov_degrees) / 2.0)
     w_near = width * h_near / height
-    x = lm[:, 0] / width * w_near - w_near / 2.0  # near-plane units, y up
-    y = (1.0 - lm[:, 1] / height) * h_near - h_near / 2.0
-    z = lm[:, 2] / width * w_near
-    depth_offset = float(z.mean())
-    src = ref.vertices[ref.ids].astype(np.float64)
-
-    def fit(points: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        return fit_similarity(src, points[ref.ids], ref.weights)
-
-    def unproject(scale: float) -> np.ndarray:
-        depth = (z - depth_offset + near) / scale
-        return np.stack([x * depth / near, y * depth / near, -depth], axis=1)
-
-    first = fit(np.stack([x, y, -z], axis=1))[0]
-    second = fit(unproject(first))[0]
-    metric = unproject(first * second)  # cm, camera space: x right, y up, z towards the viewer
-    _, rot, t = fit(metric)
-    focal = (height / 2.0) / math.tan(math.radians(vertical_fov_degrees) / 2.0)
     transform = np.eye(4)
-    transform[:3, :3] = rot
-    transform[:3, 3] = t
+    _pose_kernel(lm, float(width), float(height), w_near, h_near, float(near), ref.vertices, ref.ids, ref.weights,
+                 transform)
+    rot, t = transform[:3, :3], transform[:3, 3]
+    focal = (height / 2.0) / math.tan(math.radians(vertical_fov_degrees) / 2.0)
     yaw, pitch, roll = euler_from_matrix(rot)
     return HeadPose(yaw=yaw, pitch=pitch, roll=roll, translation=t.astype(np.float32),
                     scale=float(focal / max(-t[2], 1e-6)), transform=transform.astype(np.float32))
+
+
+@jit
+def _svd3(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SVD of a 3×3 float64 matrix by one-sided Jacobi rotations: (u, s, vt), s descending, u and v
+    orthogonal. (numba's np.linalg needs SciPy's LAPACK, which the runtime does not depend on.)"""
+    a = m.copy()
+    v = np.eye(3)
+    for _ in range(40):
+        off = 0.0
+        for p, q in ((0, 1), (0, 2), (1, 2)):
+            alpha = a[0, p] * a[0, p] + a[1, p] * a[1, p] + a[2, p] * a[2, p]
+            beta = a[0, q] * a[0, q] + a[1, q] * a[1, q] + a[2, q] * a[2, q]
+            gamma = a[0, p] * a[0, q] + a[1, p] * a[1, q] + a[2, p] * a[2, q]
+            norm = math.sqrt(alpha * beta)
+            if gamma == 0.0 or norm == 0.0:
+                continue
+            off = max(off, abs(gamma) / norm)
+            zeta = (beta - alpha) / (2.0 * gamma)
+            t = (1.0 if zeta >= 0.0 else -1.0) / (abs(zeta) + math.sqrt(1.0 + zeta * zeta))
+            c = 1.0 / math.sqrt(1.0 + t * t)
+            sn = c * t
+            for i in range(3):
+                ap, aq = a[i, p], a[i, q]
+                a[i, p] = c * ap - sn * aq
+                a[i, q] = sn * ap + c * aq
+                vp, vq = v[i, p], v[i, q]
+                v[i, p] = c * vp - sn * vq
+                v[i, q] = sn * vp + c * vq
+        if off < 1e-15:
+            break
+    s = np.empty(3)
+    for k in range(3):
+        s[k] = math.sqrt(a[0, k] * a[0, k] + a[1, k] * a[1, k] + a[2, k] * a[2, k])
+    order = np.argsort(-s)
+    u = np.zeros((3, 3))
+    vt = np.empty((3, 3))
+    sv = np.empty(3)
+    for j in range(3):
+        k = order[j]
+        sv[j] = s[k]
+        for i in range(3):
+            vt[j, i] = v[i, k]
+            if s[k] > 1e-300:
+                u[i, j] = a[i, k] / s[k]
+    if not sv[2] > 1e-300 * max(sv[0], 1.0):  # rank-deficient: complete u with a unit normal
+        u[0, 2] = u[1, 0] * u[2, 1] - u[2, 0] * u[1, 1]
+        u[1, 2] = u[2, 0] * u[0, 1] - u[0, 0] * u[2, 1]
+        u[2, 2] = u[0, 0] * u[1, 1] - u[1, 0] * u[0, 1]
+    return u, sv, vt
+
+
+@jit
+def _det3(m: np.ndarray) -> float:
+    return (m[0, 0] * (m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1]) - m[0, 1] * (m[1, 0] * m[2, 2] - m[1, 2] * m[2, 0])
+            + m[0, 2] * (m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]))
+
+
+@jit
+def _fit_kernel(src: np.ndarray, dst: np.ndarray, w: np.ndarray, out: np.ndarray) -> float:
+    """fit_similarity(src, dst, w) with w summing to 1: writes [R | t] into out[:3, :4], returns s."""
+    k = src.shape[0]
+    mu_s = np.zeros(3)
+    mu_d = np.zeros(3)
+    for i in range(k):
+        for j in range(3):
+            mu_s[j] += w[i] * src[i, j]
+            mu_d[j] += w[i] * dst[i, j]
+    cov = np.zeros((3, 3))
+    var_s = 0.0
+    for i in range(k):
+        for r in range(3):
+            br = (dst[i, r] - mu_d[r]) * w[i]
+            for c in range(3):
+                cov[r, c] += br * (src[i, c] - mu_s[c])
+        for c in range(3):
+            d = src[i, c] - mu_s[c]
+            var_s += w[i] * d * d
+    u, sv, vt = _svd3(cov)
+    sign = -1.0 if _det3(u) * _det3(vt) < 0.0 else 1.0
+    for r in range(3):
+        for c in range(3):
+            out[r, c] = u[r, 0] * vt[0, c] + u[r, 1] * vt[1, c] + sign * u[r, 2] * vt[2, c]
+    scale = (sv[0] + sv[1] + sign * sv[2]) / var_s if var_s > 0.0 else 1.0
+    for r in range(3):
+        out[r, 3] = mu_d[r] - scale * (out[r, 0] * mu_s[0] + out[r, 1] * mu_s[1] + out[r, 2] * mu_s[2])
+    return scale
+
+
+@jit
+def _pose_kernel(lm: np.ndarray, width: float, height: float, w_near: float, h_near: float, near: float,
+                 vertices: np.ndarray, ids: np.ndarray, weights: np.ndarray, out: np.ndarray) -> None:
+    """estimate_pose's three fits: [R | t] of the final fit into out[:3, :4]."""
+    n = lm.shape[0]
+    depth_offset = 0.0
+    for i in range(n):
+        depth_offset += np.float64(lm[i, 2]) / width * w_near
+    depth_offset /= n
+    k = ids.shape[0]
+    src = np.empty((k, 3))
+    w = np.empty(k)
+    total = 0.0
+    for i in range(k):
+        total += np.float64(weights[i])
+    x = np.empty(k)
+    y = np.empty(k)
+    z = np.empty(k)
+    for i in range(k):
+        for j in range(3):
+            src[i, j] = vertices[ids[i], j]
+        w[i] = np.float64(weights[i]) / total
+        p = ids[i]
+        x[i] = np.float64(lm[p, 0]) / width * w_near - w_near / 2.0  # near-plane units, y up
+        y[i] = (1.0 - np.float64(lm[p, 1]) / height) * h_near - h_near / 2.0
+        z[i] = np.float64(lm[p, 2]) / width * w_near
+    dst = np.empty((k, 3))
+    for i in range(k):
+        dst[i, 0] = x[i]
+        dst[i, 1] = y[i]
+        dst[i, 2] = -z[i]
+    first = _fit_kernel(src, dst, w, out)
+    scale = first
+    for step in range(2):  # unproject with the first scale, refit; then with first × second
+        for i in range(k):
+            depth = (z[i] - depth_offset + near) / scale
+            dst[i, 0] = x[i] * depth / near
+            dst[i, 1] = y[i] * depth / near
+            dst[i, 2] = -depth
+        second = _fit_kernel(src, dst, w, out)
+        if step == 0:
+            scale = first * second

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from talkies.kernels import crop as crop_kernel
+from talkies.kernels.config import jit
 from talkies.models.mediapipe import constants as C
 
 #: Landmarks whose line sets the ROI rotation when tracking (outer corners of the two eyes).
@@ -78,13 +79,38 @@ def roi_from_detection(box: np.ndarray, keypoints: np.ndarray, scale: float = C.
     return square_roi(box, rotation_from_points(keypoints[i], keypoints[j]), scale)
 
 
-def roi_from_landmarks(landmarks: np.ndarray, scale: float = C.ROI_SCALE) -> Roi:
+def roi_from_landmarks(landmarks: np.ndarray, scale: float = C.ROI_SCALE, *, box: np.ndarray | None = None) -> Roi:
     """The ROI for the next frame from this frame's landmarks (VIDEO / LIVE_STREAM tracking): the
-    landmarks' bounding box, rotated so the outer eye corners are level, expanded 1.5× and squared."""
-    xy = np.asarray(landmarks, np.float64)[:, :2]
-    box = np.concatenate([xy.min(0), xy.max(0)])
+    landmarks' bounding box, rotated so the outer eye corners are level, expanded 1.5× and squared.
+    `box`: the landmarks' landmark_box() when the caller has it already."""
+    landmarks = np.asarray(landmarks)
+    if box is None:
+        box = landmark_box(landmarks)
     i, j = LANDMARK_ROTATION_POINTS
-    return square_roi(box, rotation_from_points(xy[i], xy[j]), scale)
+    return square_roi(box, rotation_from_points(landmarks[i, :2], landmarks[j, :2]), scale)
+
+
+def landmark_box(landmarks: np.ndarray) -> np.ndarray:
+    """(xmin, ymin, xmax, ymax) of (N, 2+) points, in their own dtype (float32 or float64)."""
+    points = np.asarray(landmarks)
+    if points.dtype != np.float32:
+        points = points.astype(np.float64)
+    box = np.empty(4, points.dtype)
+    _box_kernel(points, box)
+    return box
+
+
+@jit
+def _box_kernel(points: np.ndarray, box: np.ndarray) -> None:
+    x0 = x1 = points[0, 0]
+    y0 = y1 = points[0, 1]
+    for i in range(1, points.shape[0]):
+        x, y = points[i, 0], points[i, 1]
+        x0 = min(x0, x)
+        x1 = max(x1, x)
+        y0 = min(y0, y)
+        y1 = max(y1, y)
+    box[0], box[1], box[2], box[3] = x0, y0, x1, y1
 
 
 def apply_matrix(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -94,12 +120,13 @@ def apply_matrix(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def crop(image: np.ndarray, roi: Roi, out_size: int, *, value_range: tuple[float, float] = (0.0, 1.0),
-         border: str = "replicate") -> tuple[np.ndarray, np.ndarray]:
+         border: str = "replicate", out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Crop `roi` out of an RGB uint8 image into an out_size² float32 tensor scaled to `value_range`.
 
     `border` is "replicate" (taps outside the image read the nearest edge pixel, as MediaPipe's
     landmark crop does) or "zero" (pixel value 0, i.e. the bottom of `value_range`, as its detector
     letterbox does). Returns (crop, matrix) with matrix = roi.matrix(out_size), crop → image pixels.
+    `out`: an optional (out_size, out_size, 3) float32 C-contiguous array to write the crop into.
     """
     if border not in ("replicate", "zero"):
         raise ValueError(f"border must be 'replicate' or 'zero', got {border!r}")
@@ -110,5 +137,6 @@ def crop(image: np.ndarray, roi: Roi, out_size: int, *, value_range: tuple[float
     cx, cy = roi.cx - (c - s) * half, roi.cy - (s + c) * half
     out, matrix = crop_kernel(image, (cx, cy), (roi.size, roi.size), rotation=roi.rotation,
                               out_size=(out_size, out_size), value_range=value_range,
-                              border_mode="replicate" if border == "replicate" else "constant", border=0.0)
+                              border_mode="replicate" if border == "replicate" else "constant", border=0.0,
+                              out=out)
     return out, matrix

@@ -32,7 +32,7 @@ from talkies.runtime.face.detector import FaceDetection, FaceDetector, iou
 from talkies.runtime.face.landmarks import LandmarkModel, LandmarkResult
 from talkies.runtime.face.models import FaceModels
 from talkies.runtime.face.pose import estimate_pose
-from talkies.runtime.face.roi import Roi, roi_from_detection, roi_from_landmarks
+from talkies.runtime.face.roi import Roi, landmark_box, roi_from_detection, roi_from_landmarks
 from talkies.runtime.media import iter_video, read_image, video_info
 from talkies.runtime.motion import FaceMotion
 from talkies.types import Backend, Precision, _Choice
@@ -465,6 +465,8 @@ class FaceTracker:
     def _drop_duplicates(self, found: list[tuple[_Track, LandmarkResult, bool]], lost: list[_Track]
                          ) -> list[tuple[_Track, LandmarkResult, bool]]:
         """Two tracks that converged on one face: keep the older id."""
+        if len(found) < 2:
+            return found
         kept: list[tuple[_Track, LandmarkResult, bool]] = []
         for item in sorted(found, key=lambda x: x[0].face_id):
             box = _landmark_box(item[1].landmarks)
@@ -499,7 +501,7 @@ class FaceTracker:
         landmarks = raw
         raw_weights = self.blendshape_model(raw)
         if tracking:
-            tr.roi, tr.box, tr.last_seen = roi_from_landmarks(raw), box, now
+            tr.roi, tr.box, tr.last_seen = roi_from_landmarks(raw, box=box), box, now
             if self.options.smoothing:
                 opts = self.options
                 if tr.filter is None:
@@ -523,7 +525,8 @@ class FaceTracker:
                 weights = calibration.apply(raw_weights)
         pose = estimate_pose(landmarks, image_size)
         return TrackedFace(face_id=tr.face_id, landmarks=landmarks, weights=weights, raw_weights=raw_weights,
-                           head_pose=pose.as_array(), transform=pose.transform, box=_landmark_box(landmarks),
+                           head_pose=pose.as_array(), transform=pose.transform,
+                           box=box.copy() if landmarks is raw else _landmark_box(landmarks),
                            presence=res.presence, tracked=was_tracked)
 
     def _motion(self, face_id: int, frames: dict[int, TrackedFace], times: np.ndarray, fps: float,
@@ -588,8 +591,7 @@ class FaceTracker:
 
 
 def _landmark_box(landmarks: np.ndarray) -> np.ndarray:
-    xy = landmarks[:, :2]
-    return np.concatenate([xy.min(0), xy.max(0)]).astype(np.float32)
+    return landmark_box(landmarks).astype(np.float32, copy=False)
 
 
 def _centre(box: np.ndarray) -> np.ndarray:
