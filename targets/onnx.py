@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from talkies.errors import InputError, require
-from talkies.export.onnx import DEFAULT_OPSET, MIN_OPSET, export_onnx, onnx_bytes
+from talkies.export.onnx import DEFAULT_OPSET, MIN_OPSET, export_onnx, onnx_bytes, prelu_as_depthwise
 from talkies.export.quiet import quiet, step
 from talkies.export.spec import ModelSpec
 from talkies.quantization.config import QuantizationConfig
@@ -41,7 +41,10 @@ class ONNXTarget(Target):
         notes: list[str] = []
         quant = None
         if precision is Precision.FP32:
-            export_onnx(spec, out, opset=options.opset)
+            data, rewritten = prelu_as_depthwise(onnx_bytes(spec, opset=options.opset))
+            out.write_bytes(data)
+            if rewritten:
+                notes.append(f"{rewritten} PRelu as depthwise 1x1 convolutions (ONNX Runtime's blocked layout)")
         elif precision is Precision.FP16:
             float16 = require("onnxruntime.transformers.float16", "runtime")
             model = onnx.load_model_from_string(onnx_bytes(spec, opset=options.opset))
