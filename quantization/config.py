@@ -11,7 +11,9 @@ fast_bias_correction=..., ignored_scope=...)`):
   toolchain, and the fastest: PT2E's histogram observer is several times slower) or `histogram` /
   `percentile`, mapped to each toolchain's equivalent or refused where it has none.
 - `ignored_scope`: regular expressions (full match) of node names to keep in float: ONNX node names
-  for ORT, the same names in the OpenVINO IR for NNCF (a conv's weight op is `<name>/WithoutBiases`).
+  for ORT, the same names in the OpenVINO IR for NNCF (a conv's weight op is `<name>/WithoutBiases`),
+  and for LiteRT's PT2E quantizer the torch.export node names with the ONNX exporter's `node_` prefix
+  (`conv2d_2` is `node_conv2d_2`; the exporter renames depthwise convs, which then match nothing there).
 - `per_channel`: per-output-channel weight scales (recommended for convolutions).
 
 Weights are always quantized symmetrically, as every target's int8 kernels expect.
@@ -153,7 +155,9 @@ class QuantizationConfig:
             "preset": nncf.QuantizationPreset(self.preset.value),
             "subset_size": self.calibration_size,
             "fast_bias_correction": self.fast_bias_correction,
-            "ignored_scope": nncf.IgnoredScope(patterns=[f"{re.escape(n)}(/.*)?" for n in floats], validate=False)
+            # NNCF applies patterns with re.match (a prefix match): `$` stops `node_conv2d` from also
+            # matching `node_conv2d_16`.
+            "ignored_scope": nncf.IgnoredScope(patterns=[f"{re.escape(n)}(/.*)?$" for n in floats], validate=False)
             if floats else None,
             "advanced_parameters": advanced,
         }
@@ -164,12 +168,11 @@ class QuantizationConfig:
         PT2E weights are symmetric and its activations are always affine per-tensor."""
         if self.preset is QuantizationPreset.PERFORMANCE:
             raise self._refuse("the LiteRT PT2E quantizer", "symmetric activation ranges (preset performance)")
-        if self.ignored_scope:
-            raise self._refuse("the LiteRT PT2E quantizer", "ignored_scope by node name")
         if self.calibration_method is CalibrationMethod.PERCENTILE:
             raise self._refuse("the LiteRT PT2E quantizer", "percentile calibration (use minmax or histogram)")
         return {"is_per_channel": self.per_channel, "is_qat": False, "is_dynamic": False,
-                "activation_observer": self.calibration_method.value, "float_outputs": self.float_outputs}
+                "activation_observer": self.calibration_method.value, "float_outputs": self.float_outputs,
+                "float_patterns": list(self.ignored_scope)}
 
     def to_coreml_kwargs(self) -> dict[str, Any]:
         """Arguments of coremltools.optimize.coreml.OpLinearQuantizerConfig (int8 weights; Core ML keeps
@@ -181,25 +184,28 @@ class QuantizationConfig:
                 "weight_threshold": self.weight_threshold}
 
 
-#: Per-model overrides of the QuantizationConfig defaults (set by the spec registry).
-_MODEL_DEFAULTS: dict[str, dict[str, Any]] = {}
+#: Per-model overrides of the QuantizationConfig defaults (set by the spec registry), keyed by
+#: (model, None) for every target and (model, target) for one target (applied over the former).
+_MODEL_DEFAULTS: dict[tuple[str, str | None], dict[str, Any]] = {}
 
 
-def set_model_defaults(model: str, **fields: Any) -> None:
-    """Change the default QuantizationConfig fields for one model (validated now, applied when a target
-    gets no explicit config)."""
-    QuantizationConfig(**fields)  # unknown or invalid fields fail here, at registration
-    _MODEL_DEFAULTS[model] = dict(fields)
+def set_model_defaults(model: str, *, target: str | None = None, **fields: Any) -> None:
+    """Change the default QuantizationConfig fields for one model, or for one model on one target
+    (validated now, applied when a target gets no explicit config)."""
+    QuantizationConfig(**{**_MODEL_DEFAULTS.get((model, None), {}), **fields})  # invalid fields fail now
+    _MODEL_DEFAULTS[(model, None if target is None else str(target))] = dict(fields)
 
 
-def default_config(precision: Precision | str, *, model: str | None = None,
+def default_config(precision: Precision | str, *, model: str | None = None, target: str | None = None,
                    calibration_size: int | None = None) -> QuantizationConfig:
-    """The config used when a target gets none: the defaults, the model's overrides, the spec's
-    calibration size."""
+    """The config used when a target gets none: the defaults, the model's overrides (then its overrides
+    for this target), the spec's calibration size."""
     kwargs: dict[str, Any] = {"precision": Precision.parse(precision)}
     if calibration_size is not None:
         kwargs["calibration_size"] = calibration_size
-    kwargs.update(_MODEL_DEFAULTS.get(model or "", {}))
+    kwargs.update(_MODEL_DEFAULTS.get((model or "", None), {}))
+    if target is not None:
+        kwargs.update(_MODEL_DEFAULTS.get((model or "", str(target)), {}))
     return QuantizationConfig(**kwargs)
 
 

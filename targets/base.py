@@ -100,10 +100,10 @@ class Target(ABC):
         workdir.mkdir(parents=True, exist_ok=True)
         return self._compile(spec, precision, workdir, options, self.quantization_config(spec, precision, options))
 
-    @staticmethod
-    def quantization_config(spec: ModelSpec, precision: Precision, options: TargetOptions) -> QuantizationConfig:
-        config = options.quantization or default_config(precision, model=spec.name,
-                                                                 calibration_size=spec.n_calibration)
+    @classmethod
+    def quantization_config(cls, spec: ModelSpec, precision: Precision, options: TargetOptions) -> QuantizationConfig:
+        config = options.quantization or default_config(precision, model=spec.name, target=str(cls.name),
+                                                        calibration_size=spec.n_calibration)
         if config.precision is not precision:
             raise InputError(f"the QuantizationConfig is for {config.precision}, but {precision} was asked")
         return config

@@ -14,6 +14,7 @@ manifest in the interpreter's order, which is what the runtime session zips agai
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,7 @@ class LiteRTTarget(Target):
         kwargs = dict(kwargs)
         observer = kwargs.pop("activation_observer")
         float_outputs = kwargs.pop("float_outputs")
+        float_patterns = kwargs.pop("float_patterns")
         config = pt2e_quantizer.get_symmetric_quantization_config(**kwargs)
         if observer == "minmax":  # the PT2E default is a (much slower) histogram observer
             from torchao.quantization.pt2e.observer import MinMaxObserver
@@ -108,7 +110,8 @@ class LiteRTTarget(Target):
             activation = dataclasses.replace(config.input_activation,
                                              observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2**-12))
             config = dataclasses.replace(config, input_activation=activation, output_activation=activation)
-        quantizer = (_FloatHeadsQuantizer() if float_outputs else pt2e_quantizer.PT2EQuantizer()).set_global(config)
+        quantizer = (_FloatNodesQuantizer(float_outputs, float_patterns) if float_outputs or float_patterns
+                     else pt2e_quantizer.PT2EQuantizer()).set_global(config)
         graph = torch.export.export(module, args).module()
         prepared = quantize_pt2e.prepare_pt2e(graph, quantizer)
         dataset.calibrate_torch(prepared, batches)
@@ -116,18 +119,26 @@ class LiteRTTarget(Target):
         return litert_torch.convert(converted, args, quant_config=quant_config.QuantConfig(pt2e_quantizer=quantizer))
 
 
-def _float_heads_quantizer_class() -> type:
+def _float_nodes_quantizer_class() -> type:
     from litert_torch.quantize import pt2e_quantizer
 
-    class FloatHeadsQuantizer(pt2e_quantizer.PT2EQuantizer):
+    class FloatNodesQuantizer(pt2e_quantizer.PT2EQuantizer):
         """The PT2E quantizer, minus the annotations of the layers that produce the outputs (they stay
-        float, and so do the outputs)."""
+        float, and so do the outputs) when `heads`, and of the nodes whose name with the ONNX exporter's
+        `node_` prefix fully matches one of `patterns` (QuantizationConfig.ignored_scope)."""
+
+        def __init__(self, heads: bool, patterns: list[str]) -> None:
+            super().__init__()
+            self.heads = heads
+            self.patterns = [re.compile(p) for p in patterns]
 
         def annotate(self, model: Any) -> Any:
             from talkies.quantization.heads import fx_head_nodes
 
             model = super().annotate(model)
-            dropped = fx_head_nodes(model)
+            dropped = fx_head_nodes(model) if self.heads else set()
+            dropped |= {n.name for n in model.graph.nodes
+                        if any(p.fullmatch(f"node_{n.name}") for p in self.patterns)}
             changed = True
             while changed:  # a node whose spec is shared with a dropped node must go float too
                 changed = False
@@ -141,7 +152,7 @@ def _float_heads_quantizer_class() -> type:
                         changed = True
             return model
 
-    return FloatHeadsQuantizer
+    return FloatNodesQuantizer
 
 
 def _shares_with(annotation: Any, names: set[str]) -> bool:
@@ -156,8 +167,8 @@ def _shares_with(annotation: Any, names: set[str]) -> bool:
     return False
 
 
-def _FloatHeadsQuantizer() -> Any:  # noqa: N802 - a lazily defined class
-    return _float_heads_quantizer_class()()
+def _FloatNodesQuantizer(heads: bool, patterns: list[str]) -> Any:  # noqa: N802 - a lazily defined class
+    return _float_nodes_quantizer_class()(heads, patterns)
 
 
 def map_io(spec: ModelSpec, path: Path) -> tuple[list[TensorInfo], list[TensorInfo]]:

@@ -4,6 +4,7 @@ backend runs here and within the spec's tolerance; quantization configs and cali
 from __future__ import annotations
 
 import platform
+import re
 
 import numpy as np
 import pytest
@@ -190,11 +191,18 @@ def test_quantization_config_to_tool_kwargs():
 
     nncf_kwargs = QuantizationConfig(calibration_size=10).to_nncf_kwargs(graph)
     assert nncf_kwargs["subset_size"] == 10 and nncf_kwargs["preset"].value == "mixed"
-    assert nncf_kwargs["ignored_scope"].patterns == ["node_conv2d_12(/.*)?", "node_view(/.*)?"]
+    assert nncf_kwargs["ignored_scope"].patterns == ["node_conv2d_12(/.*)?$", "node_view(/.*)?$"]
+    # NNCF matches patterns with re.match (a prefix match): the `$` keeps node_conv2d_1 off node_conv2d_12
+    ignored = QuantizationConfig(ignored_scope=("node_conv2d_1",), float_outputs=False).to_nncf_kwargs(graph)
+    assert [n for n in ("node_conv2d_1", "node_conv2d_1/WithoutBiases", "node_conv2d_12")
+            if any(re.match(p, n) for p in ignored["ignored_scope"].patterns)] == [
+        "node_conv2d_1", "node_conv2d_1/WithoutBiases"]
 
     assert QuantizationConfig(per_channel=False).to_litert_kwargs() == {
         "is_per_channel": False, "is_qat": False, "is_dynamic": False, "activation_observer": "minmax",
-        "float_outputs": True}
+        "float_outputs": True, "float_patterns": []}
+    assert QuantizationConfig(ignored_scope=("node_conv2d_1",)).to_litert_kwargs()["float_patterns"] == [
+        "node_conv2d_1"]
     with pytest.raises(InputError, match="PT2E quantizer has no symmetric activation ranges"):
         QuantizationConfig(preset="performance").to_litert_kwargs()
     with pytest.raises(InputError, match="percentile"):
@@ -271,5 +279,29 @@ def test_model_defaults_override_the_config_defaults():
         assert default_config("int8", model="other", calibration_size=16).float_outputs is True
         with pytest.raises(TypeError):
             set_model_defaults("some_model", no_such_field=1)
+        set_model_defaults("some_model", target="coreml", calibration_size=7)
+        assert default_config("int8", model="some_model", target="coreml").calibration_size == 7
+        assert default_config("int8", model="some_model", target="coreml").float_outputs is False
+        assert default_config("int8", model="some_model", target="onnx").calibration_size == 5
     finally:
-        _MODEL_DEFAULTS.pop("some_model", None)
+        for key in [k for k in _MODEL_DEFAULTS if k[0] == "some_model"]:
+            _MODEL_DEFAULTS.pop(key)
+
+
+def test_face_models_default_ignored_scopes_are_applied_and_recorded():
+    from types import SimpleNamespace
+
+    from talkies.export.registry import BLENDSHAPE_FLOAT_NODES, LANDMARK_FLOAT_NODES
+
+    for model, nodes in (("face_blendshapes", BLENDSHAPE_FLOAT_NODES), ("face_landmarks", LANDMARK_FLOAT_NODES)):
+        spec = SimpleNamespace(name=model, n_calibration=32)  # all quantization_config reads of a spec
+        for target in ("onnx", "openvino", "litert", "coreml"):
+            config = get_target(target).quantization_config(spec, Precision.INT8, get_target(target).options())
+            # Core ML int8 is weights only, with no ignored scope; LiteRT keeps the landmark model all int8
+            plain = target == "coreml" or (target, model) == ("litert", "face_landmarks")
+            want = () if plain else nodes
+            assert config.ignored_scope == want
+            assert config.float_outputs is ((target, model) != ("litert", "face_landmarks"))
+            assert config.describe().get("ignored_scope", []) == list(want)
+            if target == "coreml":
+                config.to_coreml_kwargs()  # not refused
