@@ -150,8 +150,8 @@ LANDMARK_FLOAT_NODES = ("node_conv2d_1", "node_conv2d_4", "node_conv2d_7", "node
                         "node_Conv_89", "node_Conv_109")
 set_model_defaults("face_landmarks", ignored_scope=LANDMARK_FLOAT_NODES)
 set_model_defaults("face_landmarks", target="coreml", ignored_scope=())
-# ORT gains too (5.22 → 4.03 px), LiteRT's PT2E does not (3.66 → 3.99 px, conversion 12 → 99 s): it keeps
-# the all-int8 model, output layer included.
+# ORT gains too (5.22 → 4.03 px), LiteRT's PT2E does not (3.66 → 3.99 px): it keeps the all-int8 model,
+# output layer included.
 set_model_defaults("face_landmarks", target="litert", ignored_scope=(), float_outputs=False)
 
 # The blend-shape model (an MLP-Mixer on landmark coordinates) loses up to 0.12-0.27 of a score when all
