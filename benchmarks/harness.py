@@ -203,7 +203,12 @@ def _search(model: str, root: Path) -> list[Path]:
 def existing_bundle(model: str, target: str, precision: str, root: Path) -> Path | None:
     from talkies.runtime.bundle import locate_bundle
 
-    return locate_bundle(model, target, precision, _search(model, root))
+    source = None
+    if model.startswith("lipsync"):  # bundles built from older weights are rebuilt, not measured
+        from talkies.models.lipsync import weights_source
+
+        source = weights_source()
+    return locate_bundle(model, target, precision, _search(model, root), source=source)
 
 
 def build_blocker(model: str) -> str | None:

@@ -14,6 +14,9 @@ fast_bias_correction=..., ignored_scope=...)`):
   for ORT, the same names in the OpenVINO IR for NNCF (a conv's weight op is `<name>/WithoutBiases`),
   and for LiteRT's PT2E quantizer the torch.export node names with the ONNX exporter's `node_` prefix
   (`conv2d_2` is `node_conv2d_2`; the exporter renames depthwise convs, which then match nothing there).
+- `float_modules`: torch submodule names (e.g. `frontend`, also matching `net.frontend`) whose ops stay
+  float on every toolchain: found through the ONNX exporter's name-scope metadata for ORT and NNCF, and
+  through torch.export's module stack for LiteRT. Unlike node names, they survive re-export.
 - `per_channel`: per-output-channel weight scales (recommended for convolutions).
 
 Weights are always quantized symmetrically, as every target's int8 kernels expect.
@@ -57,6 +60,8 @@ class QuantizationConfig:
     """Seed of the calibration samples (test vectors use another seed, so they are never calibrated on)."""
     ignored_scope: tuple[str, ...] = ()
     """Regular expressions of node names to keep in float (ORT nodes_to_exclude, NNCF IgnoredScope)."""
+    float_modules: tuple[str, ...] = ()
+    """Torch submodule names whose ops stay float (see quantization/heads.py, `in_modules`)."""
     float_outputs: bool = True
     """Keep the layers that produce the model's outputs in float (see quantization/heads.py): an output's
     single int8 range is set by its widest values and washes out the ones that matter."""
@@ -84,6 +89,10 @@ class QuantizationConfig:
             except re.error as exc:
                 raise InputError(f"QuantizationConfig.ignored_scope: {pattern!r} is not a valid regex ({exc})") from None
         set_(self, "ignored_scope", tuple(self.ignored_scope))
+        if isinstance(self.float_modules, str) or not all(
+                isinstance(n, str) and n.replace("_", "a").replace(".", "a").isalnum() for n in self.float_modules):
+            raise InputError("QuantizationConfig.float_modules must be a tuple of module names like 'frontend'")
+        set_(self, "float_modules", tuple(self.float_modules))
 
     @property
     def symmetric(self) -> bool:
@@ -100,7 +109,8 @@ class QuantizationConfig:
                 "symmetric_activations": self.symmetric, "calibration_size": self.calibration_size,
                 "calibration_method": str(self.calibration_method), "seed": self.seed,
                 "float_outputs": self.float_outputs,
-                **({"ignored_scope": list(self.ignored_scope)} if self.ignored_scope else {})}
+                **({"ignored_scope": list(self.ignored_scope)} if self.ignored_scope else {}),
+                **({"float_modules": list(self.float_modules)} if self.float_modules else {})}
 
     def _refuse(self, tool: str, what: str) -> InputError:
         return InputError(f"{tool} has no {what}; change the QuantizationConfig for this target")
@@ -108,13 +118,14 @@ class QuantizationConfig:
     # --- per-toolchain translations --------------------------------------------------------------
 
     def float_nodes(self, graph: Any) -> list[str]:
-        """The nodes of an onnx.ModelProto that stay float: ignored_scope matches, and the output heads
-        when float_outputs is set (graph order)."""
-        from talkies.quantization.heads import onnx_head_nodes
+        """The nodes of an onnx.ModelProto that stay float: ignored_scope matches, nodes inside
+        float_modules, and the output heads when float_outputs is set (graph order)."""
+        from talkies.quantization.heads import onnx_head_nodes, onnx_module_nodes
 
         patterns = [re.compile(p) for p in self.ignored_scope]
-        heads = set(onnx_head_nodes(graph)) if self.float_outputs else set()
-        return [n.name for n in graph.graph.node if n.name in heads or any(p.fullmatch(n.name) for p in patterns)]
+        keep = set(onnx_head_nodes(graph)) if self.float_outputs else set()
+        keep |= onnx_module_nodes(graph, self.float_modules)
+        return [n.name for n in graph.graph.node if n.name in keep or any(p.fullmatch(n.name) for p in patterns)]
 
     def to_ort_kwargs(self, graph: Any) -> dict[str, Any]:
         """Arguments of onnxruntime.quantization.quantize_static (static QDQ; never quantize_dynamic,
@@ -172,13 +183,13 @@ class QuantizationConfig:
             raise self._refuse("the LiteRT PT2E quantizer", "percentile calibration (use minmax or histogram)")
         return {"is_per_channel": self.per_channel, "is_qat": False, "is_dynamic": False,
                 "activation_observer": self.calibration_method.value, "float_outputs": self.float_outputs,
-                "float_patterns": list(self.ignored_scope)}
+                "float_patterns": list(self.ignored_scope), "float_modules": list(self.float_modules)}
 
     def to_coreml_kwargs(self) -> dict[str, Any]:
         """Arguments of coremltools.optimize.coreml.OpLinearQuantizerConfig (int8 weights; Core ML keeps
         activations in its compute precision)."""
-        if self.ignored_scope:
-            raise self._refuse("Core ML weight quantization", "ignored_scope by node name")
+        if self.ignored_scope or self.float_modules:
+            raise self._refuse("Core ML weight quantization", "ignored_scope or float_modules")
         return {"mode": "linear_symmetric", "dtype": "int8",
                 "granularity": "per_channel" if self.per_channel else "per_tensor",
                 "weight_threshold": self.weight_threshold}

@@ -82,3 +82,34 @@ def _flatten(args: Any) -> list[Any]:
     out: list[Any] = []
     torch.fx.node.map_arg(args, out.append)
     return out
+
+
+# ---- nodes inside named torch submodules (QuantizationConfig.float_modules) ----------------------------
+
+def in_modules(paths: list[str], modules: tuple[str, ...] | list[str]) -> bool:
+    """Whether a node whose enclosing module paths are `paths` (e.g. ['', 'net', 'net.frontend']) lies
+    inside one of `modules`: a path equal to a name or ending in '.' + name."""
+    return any(p == m or p.endswith("." + m) for p in paths for m in modules)
+
+
+def onnx_module_nodes(model: Any, modules: tuple[str, ...] | list[str]) -> set[str]:
+    """Names of the ONNX nodes inside `modules`, from torch's exporter metadata
+    (``pkg.torch.onnx.name_scopes``, a list literal of the enclosing module paths)."""
+    import ast
+
+    if not modules:
+        return set()
+    found = set()
+    for node in model.graph.node:
+        for prop in node.metadata_props:
+            if prop.key == "pkg.torch.onnx.name_scopes" and in_modules(ast.literal_eval(prop.value), modules):
+                found.add(node.name)
+    return found
+
+
+def fx_module_nodes(graph_module: Any, modules: tuple[str, ...] | list[str]) -> set[str]:
+    """Names of the torch.export graph nodes inside `modules` (from each node's ``nn_module_stack``)."""
+    if not modules:
+        return set()
+    return {n.name for n in graph_module.graph.nodes
+            if in_modules([path for path, _ in (n.meta.get("nn_module_stack") or {}).values()], modules)}

@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 
 from talkies.errors import BundleError
+from talkies.log import get_logger
+
+log = get_logger(__name__)
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -210,11 +213,24 @@ def bundle_name(model: str, target: str, precision: str) -> str:
     return f"{model}-{target}-{precision}"
 
 
-def locate_bundle(model: str, target: str, precision: str, search: list[Path]) -> Path | None:
-    """The first `MODEL-TARGET-PRECISION` folder (or .zip) found in the `search` directories."""
+def locate_bundle(model: str, target: str, precision: str, search: list[Path], *,
+                  source: str | None = None) -> Path | None:
+    """The first `MODEL-TARGET-PRECISION` folder (or .zip) found in the `search` directories. With
+    `source`, bundles whose manifest names another source (built from older weights) are passed over."""
     name = bundle_name(model, target, precision)
     for root in search:
         for candidate in (Path(root) / name, Path(root) / f"{name}.zip"):
-            if candidate.exists():
-                return candidate
+            if not candidate.exists():
+                continue
+            if source is not None:
+                try:
+                    with Bundle(candidate) as bundle:
+                        stale = bundle.manifest.source != source
+                except BundleError:
+                    stale = True
+                if stale:
+                    log.warning("%s was built from other weights; passed over (rebuild it with `talkies export "
+                                "%s --target %s --precision %s -o %s`)", candidate, model, target, precision, root)
+                    continue
+            return candidate
     return None

@@ -4,8 +4,8 @@
 Two running modes share one post-processing path:
 - AUDIO_CLIPS: a whole file or array, decoded as a stream and run in 4 s windows (bounded memory).
 - AUDIO_STREAM: push 16 kHz chunks (10–100 ms); the streaming model runs once per 10 ms hop with
-  per-layer caches. Frame i (time 10·i ms) is returned once audio up to 10·i + LATENCY_MS has been
-  pushed: a fixed latency of 60 ms (the network's 52.5 ms lookahead rounded up to whole hops).
+  per-layer caches. Frame i (time 10·i ms) is returned once audio up to 10·i + `latency_ms` has been
+  pushed: a fixed latency of 60 ms (the network's lookahead, from the bundle's ``delay_frames``).
 
 Both modes see the same zero-audio history before the first sample, so they agree to float precision.
 """
@@ -36,7 +36,6 @@ log = get_logger(__name__)
 SAMPLE_RATE = 16000
 HOP = 160
 FPS = 100
-LATENCY_MS = 60
 SILENCE_RMS = 1e-4  # frames quieter than this (digital silence) are forced to `sil`
 
 EXPRESSIONS: dict[str, dict[str, float]] = {
@@ -109,7 +108,9 @@ def shipped_bundle_dir() -> Path:
 def _open(model: str, options: LipSyncOptions) -> tuple[Bundle, InferenceSession]:
     search = [Path(options.bundle_dir).expanduser()] if options.bundle_dir else []
     search += [default_bundle_dir(), shipped_bundle_dir()]
-    path = locate_bundle(model, options.backend.value, options.precision.value, search)
+    from talkies.models.lipsync import weights_source
+
+    path = locate_bundle(model, options.backend.value, options.precision.value, search, source=weights_source())
     if path is None:
         raise BundleError(
             f"no {model}-{options.backend.value}-{options.precision.value} bundle in "
@@ -181,7 +182,7 @@ class LipSync:
             self.context = int(pre["context_frames"]) * HOP
             self.window = int(pre["window_frames"]) * HOP
             self.total = manifest.inputs[0].shape[-1]
-        self.latency_ms = LATENCY_MS if stream else None
+        self.latency_ms = 1000 * (self._delay + 1) * HOP // SAMPLE_RATE if stream else None
 
     @classmethod
     def create_from_options(cls, **kwargs) -> "LipSync":
@@ -259,14 +260,17 @@ class LipSync:
         self._delay = int(postprocessing["delay_frames"])
         self._prefix = int(pre["prefix_samples"])
         self._prime_hops = int(pre["prime_hops"])
+        # The model's audio input is a short history plus one new hop; the history is kept here.
+        history = np.zeros(self.session.inputs[0].shape[-1] - HOP, np.float32)
         zero = [np.zeros(t.shape, np.float32) for t in self.session.inputs[1:]]
-        self._primed = self._step_n(np.zeros(self._prime_hops * HOP, np.float32), zero)[2]
+        self._primed = self._step_n(np.zeros(self._prime_hops * HOP, np.float32), zero, history)[2:]
         self.reset()
 
     def reset(self) -> None:
         """Start a new utterance stream (same state as a fresh task)."""
         self._require(RunningMode.AUDIO_STREAM)
-        self._caches = [c.copy() for c in self._primed]
+        self._caches = [c.copy() for c in self._primed[0]]
+        self._audio_history = self._primed[1].copy()
         self._pending = np.zeros(self._prefix, np.float32)
         self._history = np.zeros(0, np.float32)  # samples awaiting their frame's RMS
         self._skip = self._delay
@@ -274,18 +278,23 @@ class LipSync:
         self._emitted = 0
         self._post = _PostProcess(self.options, self.mouth_names)
 
-    def _step_n(self, samples: np.ndarray, caches: list[np.ndarray]):
+    def _step_n(self, samples: np.ndarray, caches: list[np.ndarray], history: np.ndarray):
+        """Run whole hops of `samples`; returns visemes, mouth weights, new caches, new audio history."""
         visemes, mouth = [], []
+        full = np.concatenate([history, samples])
+        width = len(history) + HOP
         for start in range(0, len(samples) - HOP + 1, HOP):
-            feeds = {self.session.input_names[0]: samples[None, start:start + HOP]}
+            feeds = {self.session.input_names[0]: full[None, start:start + width]}
             feeds.update(zip(self._cache_names, caches))
             out = self.session.run(feeds)
             visemes.append(out["visemes"].reshape(-1, NUM_VISEMES))
             mouth.append(out["blendshapes"].reshape(1, -1))
             caches = [out[n] for n in self._new_names]
+        history = full[len(full) - len(history):]
         if not visemes:
-            return np.zeros((0, NUM_VISEMES), np.float32), np.zeros((0, len(self.mouth_names)), np.float32), caches
-        return np.concatenate(visemes), np.concatenate(mouth), caches
+            return (np.zeros((0, NUM_VISEMES), np.float32), np.zeros((0, len(self.mouth_names)), np.float32),
+                    caches, history)
+        return np.concatenate(visemes), np.concatenate(mouth), caches, history
 
     def push(self, chunk: np.ndarray) -> LipSyncResult:
         """Feed 16 kHz mono float32 samples (10–100 ms per call is typical); returns the frames ready."""
@@ -311,7 +320,8 @@ class LipSync:
 
     def _advance(self, samples: np.ndarray, limit: int | None = None) -> LipSyncResult:
         usable = len(samples) // HOP * HOP
-        visemes, mouth, self._caches = self._step_n(samples[:usable], self._caches)
+        visemes, mouth, self._caches, self._audio_history = self._step_n(samples[:usable], self._caches,
+                                                                          self._audio_history)
         self._pending = samples[usable:]
         drop = min(self._skip, len(visemes))  # the first outputs belong to the zero history
         self._skip -= drop

@@ -103,6 +103,7 @@ class LiteRTTarget(Target):
         observer = kwargs.pop("activation_observer")
         float_outputs = kwargs.pop("float_outputs")
         float_patterns = kwargs.pop("float_patterns")
+        float_modules = kwargs.pop("float_modules")
         config = pt2e_quantizer.get_symmetric_quantization_config(**kwargs)
         if observer == "minmax":  # the PT2E default is a (much slower) histogram observer
             from torchao.quantization.pt2e.observer import MinMaxObserver
@@ -110,7 +111,8 @@ class LiteRTTarget(Target):
             activation = dataclasses.replace(config.input_activation,
                                              observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2**-12))
             config = dataclasses.replace(config, input_activation=activation, output_activation=activation)
-        quantizer = (_FloatNodesQuantizer(float_outputs, float_patterns) if float_outputs or float_patterns
+        quantizer = (_FloatNodesQuantizer(float_outputs, float_patterns, float_modules)
+                     if float_outputs or float_patterns or float_modules
                      else pt2e_quantizer.PT2EQuantizer()).set_global(config)
         graph = torch.export.export(module, args).module()
         prepared = quantize_pt2e.prepare_pt2e(graph, quantizer)
@@ -124,19 +126,22 @@ def _float_nodes_quantizer_class() -> type:
 
     class FloatNodesQuantizer(pt2e_quantizer.PT2EQuantizer):
         """The PT2E quantizer, minus the annotations of the layers that produce the outputs (they stay
-        float, and so do the outputs) when `heads`, and of the nodes whose name with the ONNX exporter's
-        `node_` prefix fully matches one of `patterns` (QuantizationConfig.ignored_scope)."""
+        float, and so do the outputs) when `heads`, of the nodes whose name with the ONNX exporter's
+        `node_` prefix fully matches one of `patterns` (QuantizationConfig.ignored_scope), and of the
+        nodes inside the torch submodules named in `modules` (QuantizationConfig.float_modules)."""
 
-        def __init__(self, heads: bool, patterns: list[str]) -> None:
+        def __init__(self, heads: bool, patterns: list[str], modules: list[str]) -> None:
             super().__init__()
             self.heads = heads
             self.patterns = [re.compile(p) for p in patterns]
+            self.modules = list(modules)
 
         def annotate(self, model: Any) -> Any:
-            from talkies.quantization.heads import fx_head_nodes
+            from talkies.quantization.heads import fx_head_nodes, fx_module_nodes
 
             model = super().annotate(model)
             dropped = fx_head_nodes(model) if self.heads else set()
+            dropped |= fx_module_nodes(model, self.modules)
             dropped |= {n.name for n in model.graph.nodes
                         if any(p.fullmatch(f"node_{n.name}") for p in self.patterns)}
             changed = True
@@ -167,8 +172,8 @@ def _shares_with(annotation: Any, names: set[str]) -> bool:
     return False
 
 
-def _FloatNodesQuantizer(heads: bool, patterns: list[str]) -> Any:  # noqa: N802 - a lazily defined class
-    return _float_nodes_quantizer_class()(heads, patterns)
+def _FloatNodesQuantizer(heads: bool, patterns: list[str], modules: list[str]) -> Any:  # noqa: N802 - lazy class
+    return _float_nodes_quantizer_class()(heads, patterns, modules)
 
 
 def map_io(spec: ModelSpec, path: Path) -> tuple[list[TensorInfo], list[TensorInfo]]:

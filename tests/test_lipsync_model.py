@@ -83,7 +83,7 @@ def test_windowed_streaming_matches_whole_clip(net):
     x = 0.1 * torch.randn(1, 300 * M.HOP, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         whole = net(x)[0][0]
-        left, right = M.LEFT_FRAMES + 2, M.LOOKAHEAD_FRAMES + 2  # +2: the STFT's 200-sample halves
+        left, right = M.LEFT_FRAMES + 2, M.LOOKAHEAD_FRAMES + 2  # +2: covers the STFT half-windows
         for start in (120, 180):
             window = x[:, (start - left) * M.HOP:(start + 50 + right) * M.HOP]
             part = net(window)[0][0][left:left + 50]

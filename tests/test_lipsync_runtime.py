@@ -69,6 +69,7 @@ def test_stream_latency_is_fixed(speech):
     got = []
     with LipSync(LipSyncOptions(running_mode="audio_stream", result_callback=got.append)) as stream:
         counts = [len(stream.push(speech[160 * k:160 * (k + 1)])) for k in range(40)]
+        assert stream.latency_ms == 60
     # 10 ms pushes: frame i is out once audio up to 10·i + 60 ms is in.
     assert counts == [0] * 5 + [1] * 35
     assert sum(len(r) for r in got) == 35
@@ -168,3 +169,21 @@ def test_cli_bad_input(tmp_path: Path, capsys):
     assert main(["lipsync", str(missing), "-o", str(tmp_path / "o.json")]) == 2
     assert "nope.wav" in capsys.readouterr().err
     assert not (tmp_path / "o.json").exists()
+
+
+def test_bundles_from_other_weights_are_passed_over(tmp_path: Path):
+    """A cached bundle built from older weights (its manifest names another source) is not used."""
+    import shutil
+
+    from talkies.runtime.lipsync import shipped_bundle_dir
+
+    stale = tmp_path / "lipsync-onnx-fp32"
+    shutil.copytree(shipped_bundle_dir() / "lipsync-onnx-fp32", stale)
+    manifest = json.loads((stale / "manifest.json").read_text())
+    assert manifest["source"].startswith("talkies.models.lipsync (lipsync.npz sha256 ")
+    with LipSync(LipSyncOptions(bundle_dir=str(tmp_path))) as task:
+        assert task._bundle.source == stale  # same weights: the given folder wins
+    manifest["source"] = "talkies.models.lipsync (lipsync.npz sha256 0000000000000000)"
+    (stale / "manifest.json").write_text(json.dumps(manifest))
+    with LipSync(LipSyncOptions(bundle_dir=str(tmp_path))) as task:
+        assert task._bundle.source == shipped_bundle_dir() / "lipsync-onnx-fp32"

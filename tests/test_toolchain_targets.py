@@ -200,9 +200,14 @@ def test_quantization_config_to_tool_kwargs():
 
     assert QuantizationConfig(per_channel=False).to_litert_kwargs() == {
         "is_per_channel": False, "is_qat": False, "is_dynamic": False, "activation_observer": "minmax",
-        "float_outputs": True, "float_patterns": []}
+        "float_outputs": True, "float_patterns": [], "float_modules": []}
     assert QuantizationConfig(ignored_scope=("node_conv2d_1",)).to_litert_kwargs()["float_patterns"] == [
         "node_conv2d_1"]
+    assert QuantizationConfig(float_modules=("frontend",)).to_litert_kwargs()["float_modules"] == ["frontend"]
+    with pytest.raises(InputError, match="float_modules"):
+        QuantizationConfig(float_modules=("front end!",))
+    with pytest.raises(InputError, match="Core ML"):
+        QuantizationConfig(float_modules=("frontend",)).to_coreml_kwargs()
     with pytest.raises(InputError, match="PT2E quantizer has no symmetric activation ranges"):
         QuantizationConfig(preset="performance").to_litert_kwargs()
     with pytest.raises(InputError, match="percentile"):
@@ -305,3 +310,21 @@ def test_face_models_default_ignored_scopes_are_applied_and_recorded():
             assert config.describe().get("ignored_scope", []) == list(want)
             if target == "coreml":
                 config.to_coreml_kwargs()  # not refused
+
+
+def test_float_modules_match_onnx_name_scopes():
+    """float_modules finds nodes through the exporter's name-scope metadata, nested paths included."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import helper
+
+    def node(name, scopes):
+        n = helper.make_node("Relu", ["x"], ["y_" + name], name=name)
+        n.metadata_props.add(key="pkg.torch.onnx.name_scopes", value=repr(scopes))
+        return n
+
+    graph = helper.make_graph([node("a", ["", "frontend", "conv1d"]), node("b", ["", "net", "net.frontend", "log"]),
+                               node("c", ["", "blocks.0", "relu"]), node("d", ["", "frontend_extra", "x"])],
+                              "g", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])], [])
+    model = helper.make_model(graph)
+    config = QuantizationConfig(float_modules=("frontend",), float_outputs=False)
+    assert config.float_nodes(model) == ["a", "b"]

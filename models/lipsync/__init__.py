@@ -4,3 +4,18 @@ Modules: `espeak` (ctypes TTS with phoneme events), `phonemes` (IPA/CMU -> visem
 ARKit pose table), `data` (espeak training-data generator), `augment`, `model` (torch), `train`,
 `evaluate` (numpy only). Importing this package does not import torch.
 """
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "lipsync.npz"
+
+
+def weights_source(path: str | Path = DEFAULT_WEIGHTS) -> str:
+    """The `source` a bundle built from these weights records: it names their sha256, so a bundle built
+    from other weights is told apart (runtime.bundle.locate_bundle passes it over)."""
+    path = Path(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else "missing"
+    return f"talkies.models.lipsync ({path.name} sha256 {digest})"

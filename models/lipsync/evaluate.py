@@ -218,21 +218,28 @@ def loudness_baseline(audio: np.ndarray) -> np.ndarray:
     return np.eye(len(VISEMES), dtype=np.float32)[pred]
 
 
-def torch_predictor(weights: str | Path | None = None) -> Callable[[np.ndarray], np.ndarray]:
-    """A predictor running the torch model on the whole clip at once (imports torch lazily)."""
+def run_torch(model, audio: np.ndarray) -> np.ndarray:
+    """Viseme probabilities (N // 160, 15) of a torch LipSyncNet on a whole clip, with zero audio before
+    and after it as the runtime feeds (padding the audio, not the network's features)."""
     import torch
 
+    from .model import HOP, LEFT_FRAMES, LOOKAHEAD_FRAMES
+
+    n = len(audio) // HOP
+    left, right = (LEFT_FRAMES + 2) * HOP, (LOOKAHEAD_FRAMES + 2) * HOP  # +2 hops: the STFT half-windows
+    padded = np.concatenate([np.zeros(left, np.float32), np.asarray(audio[:n * HOP], np.float32),
+                             np.zeros(right, np.float32)])
+    with torch.no_grad():
+        vis, _ = model(torch.from_numpy(padded)[None])
+    return vis[0, LEFT_FRAMES + 2:LEFT_FRAMES + 2 + n].numpy()
+
+
+def torch_predictor(weights: str | Path | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """A predictor running the torch model on the whole clip at once (imports torch lazily)."""
     from .model import load_model
 
     model = load_model(weights)
-
-    def predict(audio: np.ndarray) -> np.ndarray:
-        n = len(audio) // 160 * 160
-        with torch.no_grad():
-            vis, _ = model(torch.from_numpy(np.ascontiguousarray(audio[:n], np.float32))[None])
-        return vis[0].numpy()
-
-    return predict
+    return lambda audio: run_torch(model, audio)
 
 
 def format_table(rows: dict[str, Metrics]) -> str:

@@ -3,9 +3,12 @@
     python -m talkies.models.lipsync.train --steps 12000 --out models/lipsync/weights/lipsync.npz
 
 Data: :func:`data.build_corpus` (cached under ~/.cache/talkies/lipsync-data). Each step draws random
-crops from the synthetic stream, augments them (:mod:`.augment`), and minimises cross-entropy on the
-visemes (``PP`` weighted up, toward closure recall) plus binary cross-entropy between the blend-shape
-head and the smoothed per-viseme pose targets. Frames without full left context or lookahead inside
+crops from the synthetic stream, augments them (:mod:`.augment`), masks random mel bands of the
+network's input (SpecAugment-style, against leaning on espeak's exact spectra), and minimises
+cross-entropy on the visemes (``PP`` weighted up, toward closure recall), cross-entropy on the 5 coarse
+mouth classes (the viseme probabilities summed per class: what a face shows, so confusions inside a
+class cost less), and binary cross-entropy between the blend-shape head and the smoothed per-viseme
+pose targets. Frames without full left context or lookahead inside
 the crop are left out of the loss. With ``--minutes`` the learning-rate schedule follows whichever of
 steps or time runs out first, so the run always anneals (at the cost of bit-exact reproducibility).
 Checkpoints (``.npz`` of named arrays) are written every ``--eval-every`` steps, with validation
@@ -26,7 +29,7 @@ from talkies.log import get_logger, make_progress
 
 from . import data as D
 from .augment import AugmentConfig, augment
-from .phonemes import VISEME_INDEX, VISEMES
+from .phonemes import COARSE_NAMES, VISEME_INDEX, VISEME_TO_COARSE, VISEMES
 
 log = get_logger(__name__)
 
@@ -35,6 +38,30 @@ def class_weights(closure_weight: float) -> np.ndarray:
     w = np.ones(len(VISEMES), np.float32)
     w[VISEME_INDEX["PP"]] = closure_weight
     return w
+
+
+def band_mask(rng: np.random.Generator, batch: int, n_mels: int, *, masks: int = 2, max_width: int = 6,
+              p: float = 0.5) -> np.ndarray:
+    """(batch, n_mels, 1) float32 of ones with, per example (probability `p`), up to `masks` random
+    bands of up to `max_width` mel channels set to 0."""
+    out = np.ones((batch, n_mels, 1), np.float32)
+    for b in range(batch):
+        if rng.random() < p:
+            for _ in range(int(rng.integers(1, masks + 1))):
+                width = int(rng.integers(1, max_width + 1))
+                start = int(rng.integers(0, n_mels - width + 1))
+                out[b, start:start + width] = 0.0
+    return out
+
+
+def coarse_log_probs(vis_logits, group):
+    """Log-probabilities of the coarse classes (B, 5, T) from viseme logits (B, 15, T): a log-sum-exp
+    of the log-softmax over each class's visemes. `group` (5, 15) is a 0/1 membership matrix."""
+    import torch
+
+    logp = torch.log_softmax(vis_logits, dim=1)
+    masked = logp.unsqueeze(1) + torch.log(group)[None, :, :, None]  # (B, 5, 15, T), -inf outside
+    return torch.logsumexp(masked, dim=2)
 
 
 class Batcher:
@@ -56,14 +83,31 @@ class Batcher:
         for _ in range(size):
             s = int(self.rng.integers(0, n_frames))
             b = int(self.rng.integers(0, n_frames))
-            xs.append(augment(self._crop(s), self.rng, self.cfg, babble=self._crop(b)))
-            ys.append(self.labels[s:s + self.crop])
+            x = augment(self._crop(s), self.rng, self.cfg, babble=self._crop(b))
+            y = self.labels[s:s + self.crop].copy()
+            self._cut_edges(x, y)
+            xs.append(x)
+            ys.append(y)
         return np.stack(xs), np.stack(ys).astype(np.int64)
+
+    def _cut_edges(self, x: np.ndarray, y: np.ndarray, p: float = 0.2) -> None:
+        """Where a recording starts or ends the runtime sees digital silence (zero history or padding)
+        next to the recording's own noise floor: show the network that step, labelled `sil` (without
+        it, the jump from zeros to room noise reads as speech onset)."""
+        half = self.crop // 2
+        if self.rng.random() < p:
+            k = int(self.rng.integers(1, half))
+            x[:k * D.HOP] = 0.0
+            y[:k] = VISEME_INDEX["sil"]
+        if self.rng.random() < p:
+            k = int(self.rng.integers(1, half))
+            x[-k * D.HOP:] = 0.0
+            y[-k:] = VISEME_INDEX["sil"]
 
 
 def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0, utterances: int = 6000,
           batch_size: int = 16, crop_seconds: float = 3.0, lr: float = 2e-3, closure_weight: float = 2.0,
-          pose_weight: float = 1.0, label_smoothing: float = 0.05, workers: int = 1, eval_every: int = 1000,
+          pose_weight: float = 1.0, coarse_weight: float = 0.5, label_smoothing: float = 0.05, workers: int = 1, eval_every: int = 1000,
           validate: bool = True, cache_dir: Path | None = None, threads: int = 1) -> dict:
     import torch
     from torch.nn import functional as F
@@ -93,25 +137,25 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
         return lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))) + lr * 0.01
 
     cw = torch.from_numpy(class_weights(closure_weight))
+    group = torch.zeros(len(COARSE_NAMES), len(VISEMES))
+    group[torch.from_numpy(VISEME_TO_COARSE), torch.arange(len(VISEMES))] = 1.0
+    to_coarse = torch.from_numpy(VISEME_TO_COARSE)
+    mask_rng = np.random.default_rng(seed + 2)
     history: list[dict] = []
     start = time.monotonic()
     out = Path(out)
-    meta = {"seed": str(seed), "steps": str(steps), "utterances": str(utterances)}
+    meta = {"seed": str(seed), "steps": str(steps), "utterances": str(utterances),
+            "coarse_weight": str(coarse_weight)}
 
     def checkpoint(step: int, loss: float) -> None:
         net.eval()
         M.save_weights(net, out, **meta, trained_steps=str(step))
         entry = {"step": step, "loss": round(loss, 4), "minutes": round((time.monotonic() - start) / 60, 2)}
         if validate:
-            from .evaluate import DEFAULT_DATA, evaluate
+            from .evaluate import DEFAULT_DATA, evaluate, run_torch
 
             if DEFAULT_DATA.exists():
-                def predict(audio: np.ndarray) -> np.ndarray:
-                    n = len(audio) // D.HOP * D.HOP
-                    with torch.no_grad():
-                        return net(torch.from_numpy(audio[:n])[None])[0][0].numpy()
-
-                entry.update({k: round(v, 4) for k, v in evaluate(predict).as_dict().items()
+                entry.update({k: round(v, 4) for k, v in evaluate(lambda audio: run_torch(net, audio)).as_dict().items()
                               if isinstance(v, float)})
         history.append(entry)
         log.info("checkpoint %s", json.dumps(entry))
@@ -129,10 +173,14 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
                 g["lr"] = lr_at(step)
             x, y = batcher.batch(batch_size)
             pose = torch.from_numpy(D.pose_targets(y)).transpose(1, 2)  # (B, 18, T)
-            vis_logits, pose_logits = net.logits(torch.from_numpy(x))
+            mask = torch.from_numpy(band_mask(mask_rng, len(x), M.N_MELS))
+            vis_logits, pose_logits = net.logits(torch.from_numpy(x), mask)
             target = torch.from_numpy(y)
             ce = F.cross_entropy(vis_logits[:, :, lo:hi], target[:, lo:hi], weight=cw,
                                  label_smoothing=label_smoothing)
+            if coarse_weight:
+                ce = ce + coarse_weight * F.nll_loss(coarse_log_probs(vis_logits[:, :, lo:hi], group),
+                                                     to_coarse[target[:, lo:hi]])
             bce = F.binary_cross_entropy_with_logits(pose_logits[:, :, lo:hi], pose[:, :, lo:hi])
             loss = ce + pose_weight * bce
             opt.zero_grad(set_to_none=True)
@@ -170,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crop-seconds", type=float, default=3.0)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--closure-weight", type=float, default=2.0, help="loss weight of PP frames")
+    ap.add_argument("--coarse-weight", type=float, default=0.5, help="loss weight of the 5-class mouth loss")
     ap.add_argument("--workers", type=int, default=1, help="processes for speech synthesis (data only)")
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--no-validate", action="store_true")
@@ -179,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose)
     result = train(steps=args.steps, out=args.out, minutes=args.minutes, seed=args.seed,
                    utterances=args.utterances, batch_size=args.batch, crop_seconds=args.crop_seconds, lr=args.lr,
-                   closure_weight=args.closure_weight, workers=args.workers, eval_every=args.eval_every,
+                   closure_weight=args.closure_weight, coarse_weight=args.coarse_weight, workers=args.workers, eval_every=args.eval_every,
                    validate=not args.no_validate, cache_dir=args.cache_dir)
     log.info("done: %d steps, loss %.4f, weights %s", result["steps"], result["loss"], result["weights"])
     return 0
