@@ -154,9 +154,13 @@ class _PostProcess:
 def _frame_rms(samples: np.ndarray) -> np.ndarray:
     """RMS of each 10 ms hop (zero-padded to whole hops)."""
     n = int(np.ceil(len(samples) / HOP))
-    padded = np.zeros(n * HOP, np.float32)
-    padded[:len(samples)] = samples
-    return np.sqrt(np.mean(padded.reshape(n, HOP) ** 2, axis=1))
+    whole = len(samples) // HOP
+    hops = np.asarray(samples[:whole * HOP], np.float32).reshape(whole, HOP)
+    energy = np.einsum("ij,ij->i", hops, hops)  # no squared temporary
+    if n > whole:
+        tail = np.asarray(samples[whole * HOP:], np.float32)
+        energy = np.append(energy, np.dot(tail, tail))
+    return np.sqrt(energy / HOP)
 
 
 def _concat(results: list[LipSyncResult]) -> LipSyncResult:

@@ -108,7 +108,7 @@ class Batcher:
 def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0, utterances: int = 6000,
           batch_size: int = 16, crop_seconds: float = 3.0, lr: float = 2e-3, closure_weight: float = 2.0,
           pose_weight: float = 1.0, coarse_weight: float = 0.5, label_smoothing: float = 0.05, workers: int = 1, eval_every: int = 1000,
-          validate: bool = True, cache_dir: Path | None = None, threads: int = 1) -> dict:
+          validate: bool = True, cache_dir: Path | None = None, threads: int = 1, channels: int | None = None) -> dict:
     import torch
     from torch.nn import functional as F
 
@@ -123,7 +123,7 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
     if hi - lo < 10:
         raise ValueError(f"crop of {crop} frames is too short for {M.LEFT_FRAMES} frames of context")
     batcher = Batcher(pcm, labels, crop_frames=crop, context_frames=lo, seed=seed + 1, cfg=AugmentConfig())
-    net = M.LipSyncNet()
+    net = M.LipSyncNet(channels or M.CHANNELS)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     warmup = max(1, min(500, steps // 20))
 
@@ -223,13 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--no-validate", action="store_true")
     ap.add_argument("--cache-dir", type=Path, default=None)
+    ap.add_argument("--channels", type=int, default=None, help="width of the network (default: model.CHANNELS)")
     ap.add_argument("-v", "--verbose", action="count", default=1)
     args = ap.parse_args(argv)
     configure_logging(args.verbose)
     result = train(steps=args.steps, out=args.out, minutes=args.minutes, seed=args.seed,
                    utterances=args.utterances, batch_size=args.batch, crop_seconds=args.crop_seconds, lr=args.lr,
                    closure_weight=args.closure_weight, coarse_weight=args.coarse_weight, workers=args.workers, eval_every=args.eval_every,
-                   validate=not args.no_validate, cache_dir=args.cache_dir)
+                   validate=not args.no_validate, cache_dir=args.cache_dir, channels=args.channels)
     log.info("done: %d steps, loss %.4f, weights %s", result["steps"], result["loss"], result["weights"])
     return 0
 
