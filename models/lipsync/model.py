@@ -26,7 +26,7 @@ from .phonemes import ARKIT_MOUTH, VISEMES
 
 SAMPLE_RATE = 16000
 HOP = 160
-N_FFT = 320  # 20 ms = two hops: 12.5 ms less lookahead and ~30% less compute than a 25 ms window
+N_FFT = 320  # 20 ms = two hops; a 25 ms window costs ~30% more compute
 N_MELS = 40
 FMIN, FMAX = 40.0, 7800.0
 LOG_FLOOR = 1e-6
