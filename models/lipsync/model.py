@@ -31,7 +31,7 @@ N_MELS = 40
 FMIN, FMAX = 40.0, 7800.0
 LOG_FLOOR = 1e-6
 
-CHANNELS = 112
+CHANNELS = 96
 DILATIONS = (1, 2, 4, 8, 16)
 BLOCK_LOOKAHEAD = (1, 2, 1, 0, 0)  # frames of lookahead per block (k=3 convs: d or 0)
 INPUT_LOOKAHEAD = 1
