@@ -90,7 +90,7 @@ class QuantizationConfig:
                 raise InputError(f"QuantizationConfig.ignored_scope: {pattern!r} is not a valid regex ({exc})") from None
         set_(self, "ignored_scope", tuple(self.ignored_scope))
         if isinstance(self.float_modules, str) or not all(
-                isinstance(n, str) and n.replace("_", "a").replace(".", "a").isalnum() for n in self.float_modules):
+                isinstance(n, str) and re.fullmatch(r"[\w.]+", n) for n in self.float_modules):
             raise InputError("QuantizationConfig.float_modules must be a tuple of module names like 'frontend'")
         set_(self, "float_modules", tuple(self.float_modules))
 

@@ -117,31 +117,46 @@ def safe_extract(archive: zipfile.ZipFile, dest: Path) -> None:
     archive.extractall(dest)
 
 
+def read_manifest(path: str | os.PathLike) -> BundleManifest:
+    """The manifest of a bundle directory or zip, read without extracting anything."""
+    path = Path(path)
+    if not path.exists():
+        raise BundleError(f"bundle {path} does not exist; build it with `talkies export`")
+    where = f"{path}/{MANIFEST}"
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise BundleError(f"{path} is neither a bundle directory nor a zip")
+        with zipfile.ZipFile(path) as archive:
+            if MANIFEST not in archive.namelist():
+                raise BundleError(f"{path}: no {MANIFEST}; this is not a talkies bundle")
+            raw = archive.read(MANIFEST)
+    else:
+        if not (path / MANIFEST).is_file():
+            raise BundleError(f"{path}: no {MANIFEST}; this is not a talkies bundle")
+        raw = (path / MANIFEST).read_bytes()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{where}: invalid JSON ({exc})") from exc
+    return BundleManifest.from_dict(data, where=where)
+
+
 class Bundle:
     """A bundle opened from a directory or a zip (extracted to a private temp dir)."""
 
     def __init__(self, path: str | os.PathLike):
         self.source = Path(path)
         self._tmp: str | None = None
-        if not self.source.exists():
-            raise BundleError(f"bundle {self.source} does not exist; build it with `talkies export`")
         if self.source.is_file():
             if not zipfile.is_zipfile(self.source):
                 raise BundleError(f"{self.source} is neither a bundle directory nor a zip")
             self._tmp = tempfile.mkdtemp(prefix="talkies-bundle-")
             with zipfile.ZipFile(self.source) as archive:
-                safe_extract(archive, Path(self._tmp))
+                safe_extract(archive, Path(self._tmp))  # refuses paths that leave the folder first
             self.root = Path(self._tmp)
         else:
             self.root = self.source
-        manifest_path = self.root / MANIFEST
-        if not manifest_path.is_file():
-            raise BundleError(f"{self.source}: no {MANIFEST}; this is not a talkies bundle")
-        try:
-            data = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise BundleError(f"{manifest_path}: invalid JSON ({exc})") from exc
-        self.manifest = BundleManifest.from_dict(data, where=str(manifest_path))
+        self.manifest = read_manifest(self.source)
 
     def close(self) -> None:
         if self._tmp:
@@ -224,8 +239,7 @@ def locate_bundle(model: str, target: str, precision: str, search: list[Path], *
                 continue
             if source is not None:
                 try:
-                    with Bundle(candidate) as bundle:
-                        stale = bundle.manifest.source != source
+                    stale = read_manifest(candidate).source != source
                 except BundleError:
                     stale = True
                 if stale:

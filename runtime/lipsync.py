@@ -2,7 +2,8 @@
 100 frames/s, as a FaceMotion.
 
 Two running modes share one post-processing path:
-- AUDIO_CLIPS: a whole file or array, decoded as a stream and run in 4 s windows (bounded memory).
+- AUDIO_CLIPS: a whole file or array, decoded as a stream and run in the bundle's fixed windows (8 s in
+  the shipped one; bounded memory).
 - AUDIO_STREAM: push 16 kHz chunks (10–100 ms); the streaming model runs once per 10 ms hop with
   per-layer caches. Frame i (time 10·i ms) is returned once audio up to 10·i + `latency_ms` has been
   pushed: a fixed latency of 60 ms (the network's lookahead, from the bundle's ``delay_frames``).
@@ -264,17 +265,21 @@ class LipSync:
         self._delay = int(postprocessing["delay_frames"])
         self._prefix = int(pre["prefix_samples"])
         self._prime_hops = int(pre["prime_hops"])
-        # The model's audio input is a short history plus one new hop; the history is kept here.
-        history = np.zeros(self.session.inputs[0].shape[-1] - HOP, np.float32)
+        # The model's audio input is the last few samples before the new hop (kept here) plus the hop.
+        self._stft_history_len = self.session.inputs[0].shape[-1] - HOP
         zero = [np.zeros(t.shape, np.float32) for t in self.session.inputs[1:]]
-        self._primed = self._step_n(np.zeros(self._prime_hops * HOP, np.float32), zero, history)[2:]
+        self._primed_caches = self._step_n(np.zeros(self._prime_hops * HOP, np.float32), zero,
+                                           self._zero_history())[2]
         self.reset()
+
+    def _zero_history(self) -> np.ndarray:
+        return np.zeros(self._stft_history_len, np.float32)  # also the history after the zero priming
 
     def reset(self) -> None:
         """Start a new utterance stream (same state as a fresh task)."""
         self._require(RunningMode.AUDIO_STREAM)
-        self._caches = [c.copy() for c in self._primed[0]]
-        self._audio_history = self._primed[1].copy()
+        self._caches = [c.copy() for c in self._primed_caches]
+        self._stft_history = self._zero_history()
         self._pending = np.zeros(self._prefix, np.float32)
         self._history = np.zeros(0, np.float32)  # samples awaiting their frame's RMS
         self._skip = self._delay
@@ -324,8 +329,8 @@ class LipSync:
 
     def _advance(self, samples: np.ndarray, limit: int | None = None) -> LipSyncResult:
         usable = len(samples) // HOP * HOP
-        visemes, mouth, self._caches, self._audio_history = self._step_n(samples[:usable], self._caches,
-                                                                          self._audio_history)
+        visemes, mouth, self._caches, self._stft_history = self._step_n(samples[:usable], self._caches,
+                                                                         self._stft_history)
         self._pending = samples[usable:]
         drop = min(self._skip, len(visemes))  # the first outputs belong to the zero history
         self._skip -= drop

@@ -111,9 +111,7 @@ class LiteRTTarget(Target):
             activation = dataclasses.replace(config.input_activation,
                                              observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2**-12))
             config = dataclasses.replace(config, input_activation=activation, output_activation=activation)
-        quantizer = (_FloatNodesQuantizer(float_outputs, float_patterns, float_modules)
-                     if float_outputs or float_patterns or float_modules
-                     else pt2e_quantizer.PT2EQuantizer()).set_global(config)
+        quantizer = _FloatNodesQuantizer(float_outputs, float_patterns, float_modules).set_global(config)
         graph = torch.export.export(module, args).module()
         prepared = quantize_pt2e.prepare_pt2e(graph, quantizer)
         dataset.calibrate_torch(prepared, batches)

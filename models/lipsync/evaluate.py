@@ -226,12 +226,12 @@ def run_torch(model, audio: np.ndarray) -> np.ndarray:
     from .model import HOP, LEFT_FRAMES, LOOKAHEAD_FRAMES
 
     n = len(audio) // HOP
-    left, right = (LEFT_FRAMES + 2) * HOP, (LOOKAHEAD_FRAMES + 2) * HOP  # +2 hops: the STFT half-windows
-    padded = np.concatenate([np.zeros(left, np.float32), np.asarray(audio[:n * HOP], np.float32),
-                             np.zeros(right, np.float32)])
+    first = LEFT_FRAMES + 2  # frames of zeros before the clip; +2 hops cover the STFT half-windows
+    padded = np.concatenate([np.zeros(first * HOP, np.float32), np.asarray(audio[:n * HOP], np.float32),
+                             np.zeros((LOOKAHEAD_FRAMES + 2) * HOP, np.float32)])
     with torch.no_grad():
         vis, _ = model(torch.from_numpy(padded)[None])
-    return vis[0, LEFT_FRAMES + 2:LEFT_FRAMES + 2 + n].numpy()
+    return vis[0, first:first + n].numpy()
 
 
 def torch_predictor(weights: str | Path | None = None) -> Callable[[np.ndarray], np.ndarray]:

@@ -158,14 +158,10 @@ class LipSyncNet(nn.Module):
         self.viseme_head = nn.Conv1d(channels, len(VISEMES), 1)
         self.pose_head = nn.Conv1d(channels, len(ARKIT_MOUTH), 1)
 
-    def scaled_mel(self, audio: torch.Tensor, pad: bool = True) -> torch.Tensor:
-        """The network's input features: the scaled log-mel."""
-        return scale_log_mel(self.frontend(audio, pad))
-
     def features(self, audio: torch.Tensor, mel_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Trunk features (B, C, T). `mel_mask` (B, N_MELS, 1 or T), training only: multiplies the scaled
         log-mel (SpecAugment-style band masking, so the network cannot lean on a few bands)."""
-        x = self.scaled_mel(audio)
+        x = scale_log_mel(self.frontend(audio))
         if mel_mask is not None:
             x = x * mel_mask
         x = self.inp(x)

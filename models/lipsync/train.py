@@ -54,14 +54,13 @@ def band_mask(rng: np.random.Generator, batch: int, n_mels: int, *, masks: int =
     return out
 
 
-def coarse_log_probs(vis_logits, group):
+def coarse_log_probs(vis_logits, log_group):
     """Log-probabilities of the coarse classes (B, 5, T) from viseme logits (B, 15, T): a log-sum-exp
-    of the log-softmax over each class's visemes. `group` (5, 15) is a 0/1 membership matrix."""
+    of the log-softmax over each class's visemes. `log_group` (5, 15): 0 for a member, -inf otherwise."""
     import torch
 
     logp = torch.log_softmax(vis_logits, dim=1)
-    masked = logp.unsqueeze(1) + torch.log(group)[None, :, :, None]  # (B, 5, 15, T), -inf outside
-    return torch.logsumexp(masked, dim=2)
+    return torch.logsumexp(logp.unsqueeze(1) + log_group[None, :, :, None], dim=2)  # over (B, 5, 15, T)
 
 
 class Batcher:
@@ -137,8 +136,8 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
         return lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))) + lr * 0.01
 
     cw = torch.from_numpy(class_weights(closure_weight))
-    group = torch.zeros(len(COARSE_NAMES), len(VISEMES))
-    group[torch.from_numpy(VISEME_TO_COARSE), torch.arange(len(VISEMES))] = 1.0
+    log_group = torch.full((len(COARSE_NAMES), len(VISEMES)), -math.inf)
+    log_group[torch.from_numpy(VISEME_TO_COARSE), torch.arange(len(VISEMES))] = 0.0
     to_coarse = torch.from_numpy(VISEME_TO_COARSE)
     mask_rng = np.random.default_rng(seed + 2)
     history: list[dict] = []
@@ -179,7 +178,7 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
             ce = F.cross_entropy(vis_logits[:, :, lo:hi], target[:, lo:hi], weight=cw,
                                  label_smoothing=label_smoothing)
             if coarse_weight:
-                ce = ce + coarse_weight * F.nll_loss(coarse_log_probs(vis_logits[:, :, lo:hi], group),
+                ce = ce + coarse_weight * F.nll_loss(coarse_log_probs(vis_logits[:, :, lo:hi], log_group),
                                                      to_coarse[target[:, lo:hi]])
             bce = F.binary_cross_entropy_with_logits(pose_logits[:, :, lo:hi], pose[:, :, lo:hi])
             loss = ce + pose_weight * bce
