@@ -1,6 +1,7 @@
 """LiteRT (.tflite) through litert-torch, straight from the torch module.
 
-- fp32: `litert_torch.convert(module, sample_args).export(path)`.
+- fp32: `litert_torch.convert(module, sample_args).export(path)`, with PReLU as TFLite's PRELU op
+  (:mod:`.litert_prelu`).
 - fp16: float16 weights through litert-torch's ai-edge-quantizer recipe (`full_fp16_recipe`); compute
   and I/O stay float32 (the weights are dequantized at load).
 - int8: static PT2E (per-channel symmetric weights, affine activations) calibrated on real samples. The
@@ -28,6 +29,7 @@ from talkies.export.spec import ModelSpec
 from talkies.quantization.config import QuantizationConfig
 from talkies.runtime.bundle import TensorInfo
 from talkies.targets.base import Artifact, Target, TargetOptions
+from talkies.targets.litert_prelu import native_prelu
 from talkies.types import Backend, Precision, TargetName
 
 
@@ -83,7 +85,7 @@ class LiteRTTarget(Target):
 
                 quant_config = quant_recipes.full_fp16_recipe()
                 notes.append("float16 weights (ai-edge-quantizer fp16 recipe); float32 compute and I/O")
-            with step(f"{spec.name}: converting to LiteRT ({precision})"):
+            with step(f"{spec.name}: converting to LiteRT ({precision})"), native_prelu():
                 edge = _litert_torch().convert(module, args, quant_config=quant_config)
         with step(f"{spec.name}: writing {model_file}"):
             edge.export(str(workdir / model_file))

@@ -1,5 +1,6 @@
 """The per-frame fast paths of face tracking give the same numbers as the plain ones: the compiled head
-pose against the numpy fit, sessions' in-place input buffers, the ONNX PRelu rewrite for ONNX Runtime."""
+pose against the numpy fit, sessions' in-place input buffers, the ONNX PRelu rewrite for ONNX Runtime and
+LiteRT's one-op PRELU."""
 
 from __future__ import annotations
 
@@ -172,3 +173,34 @@ def test_prelu_as_depthwise_keeps_the_outputs():
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])])).SerializeToString())
     assert n == 0
+
+
+def test_litert_float_conversion_keeps_prelu_one_op(tmp_path):
+    torch = pytest.importorskip("torch")
+    from ai_edge_litert.interpreter import Interpreter
+    from litert_torch.fx_infra import decomp
+
+    from talkies.export.quiet import quiet_import
+    from talkies.targets.litert_prelu import native_prelu
+
+    litert_torch = quiet_import("litert_torch")
+    op = torch.ops.aten._prelu_kernel.default
+    before = (decomp._pre_convert_decomp.get(op), decomp._pre_lower_decomp.get(op))
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.PReLU(8),
+                                 torch.nn.Conv2d(8, 4, 1), torch.nn.PReLU()).eval()  # per-channel and one slope
+    with torch.no_grad():
+        module[1].weight.uniform_(-1.0, 2.0)
+    x = torch.randn(1, 3, 12, 12)
+    with native_prelu():
+        edge = litert_torch.convert(module, (x,))
+    assert (decomp._pre_convert_decomp.get(op), decomp._pre_lower_decomp.get(op)) == before  # restored
+    path = tmp_path / "m.tflite"
+    edge.export(str(path))
+    interpreter = Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    ops = [d["op_name"] for d in interpreter._get_ops_details()]
+    assert ops.count("PRELU") == 2 and not {"SUB", "RELU", "MUL"} & set(ops)
+    with torch.no_grad():
+        want = module(x).numpy()
+    np.testing.assert_allclose(np.asarray(edge(x)), want, rtol=1e-5, atol=1e-6)
