@@ -70,7 +70,9 @@ def native_prelu() -> Iterator[None]:
 
         _register()
         op = torch.ops.aten._prelu_kernel.default
-        saved = (decomp._pre_convert_decomp.get(op), decomp._pre_lower_decomp.get(op))
+        tables = (decomp._pre_convert_decomp, decomp._pre_lower_decomp)
+        # torch's CustomDecompTable: `in`, [] and pop are its own, dict.get reads a stale store
+        saved = [table[op] if op in table else None for table in tables]
     except (ImportError, AttributeError, RuntimeError, ValueError) as exc:
         log.warning("litert-torch internals changed (%s): PReLU stays RELU/MUL/SUB", exc)
         yield
@@ -80,7 +82,7 @@ def native_prelu() -> Iterator[None]:
     try:
         yield
     finally:
-        for table, entry in zip((decomp._pre_convert_decomp, decomp._pre_lower_decomp), saved):
+        for table, entry in zip(tables, saved):
             if entry is None:
                 table.pop(op, None)
             else:
