@@ -1,5 +1,5 @@
 # Two-command set-up: `make demo` and `make test` each create .venv when missing, install what they
-# need, fetch the model assets, and run.
+# need (Festival's apt packages too, for the tests), fetch the model assets, and run.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -7,7 +7,11 @@ TALKIES := $(VENV)/bin/talkies
 STAMP := $(VENV)/.talkies-installed
 export TALKIES_PROGRESS ?= 1
 
-.PHONY: all install models test test-nojit demo bench clean
+# Festival and its US English voices: lip-sync training data (models/lipsync/festival.py) and its tests.
+FESTIVAL_PACKAGES := festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+FESTIVAL_VOICES := english/kal_diphone english/ked_diphone us/cmu_us_slt_arctic_hts
+
+.PHONY: all install models festival test test-nojit demo bench clean
 
 all: test
 
@@ -24,8 +28,21 @@ install: $(STAMP)
 models: $(STAMP)
 	$(TALKIES) models fetch
 
+# Installs the apt packages only when festival or one of its voices is missing (as root, or with sudo).
+festival:
+	@if command -v festival >/dev/null 2>&1 $(foreach v,$(FESTIVAL_VOICES),&& test -d /usr/share/festival/voices/$(v)); \
+	then :; else \
+	  command -v apt-get >/dev/null 2>&1 || { echo "festival is missing and there is no apt-get:" \
+	    "install $(FESTIVAL_PACKAGES) with this system's package manager" >&2; exit 1; }; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  echo "installing $(FESTIVAL_PACKAGES) with apt-get"; \
+	  { $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
+	    --no-install-recommends $(FESTIVAL_PACKAGES); } || { echo "could not install $(FESTIVAL_PACKAGES)" \
+	    "with apt-get (root or sudo needed); install them, then rerun" >&2; exit 1; }; \
+	fi
+
 # The kernel tests in pure Python (NUMBA_DISABLE_JIT=1) on their small cases, then the whole suite.
-test: models
+test: models festival
 	$(MAKE) --no-print-directory test-nojit
 	$(PY) -m pytest -q -p no:cacheprovider
 

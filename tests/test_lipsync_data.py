@@ -1,16 +1,19 @@
-"""Lip-sync data: espeak binding, phoneme/viseme tables, generator labels, augmentation."""
+"""Lip-sync data: espeak and festival bindings, phoneme/viseme tables, generator labels, the espeak +
+festival mix, augmentation."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from talkies.errors import InputError
+from talkies.errors import InputError, MissingDependencyError
 from talkies.models.lipsync import augment as A
 from talkies.models.lipsync import data as D
-from talkies.models.lipsync import espeak
-from talkies.models.lipsync.phonemes import (ARKIT_MOUTH, CMU_VISEMES, IPA_VISEMES, VISEME_INDEX, VISEME_POSES,
-                                             VISEMES, ipa_to_visemes, is_language_switch)
+from talkies.models.lipsync import espeak, festival
+from talkies.models.lipsync.phonemes import (ARKIT_MOUTH, CMU_VISEMES, IPA_VISEMES, RADIO_IPA, VISEME_INDEX,
+                                             VISEME_POSES, VISEMES, ipa_to_visemes, is_language_switch)
 
 CMU_PHONES = ("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH"
               " SIL").split()
@@ -96,13 +99,17 @@ def test_rate_changes_duration():
     assert [e.phoneme for e in a.phonemes] == [e.phoneme for e in c.phonemes]
 
 
-def test_synthesize_bad_input():
-    with pytest.raises(InputError, match="unknown espeak voice"):
-        espeak.synthesize("hello", voice="xx-nonexistent")
-    with pytest.raises(InputError, match="empty"):
-        espeak.synthesize("   ")
-    with pytest.raises(InputError, match="rate"):
-        espeak.synthesize("hello", rate=5)
+@pytest.mark.parametrize("synthesize, text, kwargs, match", [
+    (espeak.synthesize, "hello", {"voice": "xx-nonexistent"}, "unknown espeak voice"),
+    (espeak.synthesize, "   ", {}, "empty"),
+    (espeak.synthesize, "hello", {"rate": 5}, "rate"),
+    (festival.synthesize, "hello", {"voice": "nobody"}, "unknown festival voice"),
+    (festival.synthesize, "   ", {}, "empty"),
+    (festival.synthesize, "hello", {"stretch": 9.0}, "stretch"),
+])
+def test_synthesize_bad_input(synthesize, text, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        synthesize(text, **kwargs)
 
 
 def test_list_voices():
@@ -155,19 +162,16 @@ def test_close_stop_gaps_never_crosses_silence():
 
 def test_utterance_spec_is_reproducible_from_seed():
     # (espeak's samples depend slightly on what it said before in the same process: see the corpus test)
-    a, b = D._make_seeded((3, 11)), D._make_seeded((3, 11))
+    a, b = D._make_block((3, 11, 1, 0.0))[0], D._make_block((3, 11, 1, 0.0))[0]
     assert len(a[0]) == D.HOP * len(a[1]) and abs(len(a[1]) - len(b[1])) <= 2
     spec = D.random_spec(np.random.default_rng([3, 11]), D._variants())
     assert spec == D.random_spec(np.random.default_rng([3, 11]), D._variants())
 
 
-def test_generator_labels_line_up_with_audio():
-    rng = np.random.default_rng(1)
-    variants = D._variants()
+def _level_by_viseme(utterances: list[D.Utterance]) -> dict[str, np.ndarray]:
+    """Frame levels (dB below each utterance's 95th-percentile frame) grouped by label."""
     energy = {v: [] for v in VISEMES}
-    for _ in range(25):
-        spec = D.random_spec(rng, variants)
-        utt = D.make_utterance(spec)
+    for utt in utterances:
         assert len(utt.pcm) == D.HOP * len(utt.labels)
         assert all(0 <= s <= len(utt.pcm) for s, _ in utt.events)
         frames = utt.pcm.astype(np.float64).reshape(-1, D.HOP) / 32768
@@ -175,7 +179,14 @@ def test_generator_labels_line_up_with_audio():
         db -= np.percentile(db, 95)
         for i, v in enumerate(VISEMES):
             energy[v].extend(db[utt.labels == i])
-    med = {v: float(np.median(e)) for v, e in energy.items() if len(e) > 20}
+    return {v: np.asarray(e) for v, e in energy.items() if len(e) > 20}
+
+
+def test_generator_labels_line_up_with_audio():
+    rng = np.random.default_rng(1)
+    variants = D._variants()
+    levels = _level_by_viseme([D.make_utterance(D.random_spec(rng, variants)) for _ in range(25)])
+    med = {v: float(np.median(e)) for v, e in levels.items()}
     vowels = [med[v] for v in ("aa", "E", "oh") if v in med]
     # a bilabial closure is quieter than the vowels around it; silence is quietest
     assert med["PP"] < min(vowels) - 3
@@ -226,3 +237,132 @@ def test_reverb_keeps_onset_and_noise_snr():
     assert np.abs(y[5000:]).max() > 1e-3  # a tail after it ends
     n = A.colored_noise(rng, 16000)
     assert n.std() == pytest.approx(1.0, rel=1e-6)
+
+
+# ---- festival voices (human-recorded units) and the espeak + festival mix ---------------------------
+
+@pytest.mark.parametrize("voice", sorted(festival.VOICES))
+def test_phone_table_covers_every_phone_of_every_voice(voice):
+    phones = festival.phone_set(voice)
+    assert len(phones) > 40
+    assert set(phones) <= set(RADIO_IPA), sorted(set(phones) - set(RADIO_IPA))
+    for phone in phones:
+        vis = ipa_to_visemes(RADIO_IPA[phone])
+        assert all(v in VISEMES for v in vis)
+    assert {p for p, ipa in RADIO_IPA.items() if ipa_to_visemes(ipa) == ["sil"]} == {"pau", "h#", "brth"}
+
+
+def test_phone_table_examples():
+    assert ipa_to_visemes(RADIO_IPA["p"]) == ["PP"] and ipa_to_visemes(RADIO_IPA["m"]) == ["PP"]
+    assert ipa_to_visemes(RADIO_IPA["aw"]) == ["aa", "ou"] and ipa_to_visemes(RADIO_IPA["ey"]) == ["E", "ih"]
+    assert ipa_to_visemes(RADIO_IPA["uw"]) == ["ou"] and ipa_to_visemes(RADIO_IPA["ch"]) == ["CH"]
+    assert all(ipa == "" or ipa[0] in IPA_VISEMES or ipa[:2] in IPA_VISEMES for ipa in RADIO_IPA.values())
+
+
+def test_synthesize_events_and_stretch():
+    a, b = festival.synthesize_many([festival.Request("a simple paper"),
+                                     festival.Request("a simple paper", stretch=1.4)])
+    assert a.sample_rate == 16000 and a.pcm.dtype == np.int16
+    assert a.phonemes[0].sample == 0 and a.phonemes[0].phoneme == ""  # leading pause
+    starts = [e.sample for e in a.phonemes]
+    assert starts == sorted(starts) and starts[-1] < len(a.pcm)
+    assert 1.25 < b.duration / a.duration < 1.55
+    again = festival.synthesize("a simple paper")
+    np.testing.assert_array_equal(again.pcm, a.pcm)  # deterministic
+
+
+def test_hts_voice_stretch_and_rate():
+    a, b = festival.synthesize_many([festival.Request("hello there", voice="cmu_us_slt_arctic_hts"),
+                                     festival.Request("hello there", voice="cmu_us_slt_arctic_hts", stretch=1.3)])
+    assert a.sample_rate == 32000
+    assert 1.15 < b.duration / a.duration < 1.45
+
+
+def test_missing_festival_names_the_install_command(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(MissingDependencyError, match="apt-get install .*festival festvox-kallpc16k"):
+        festival.synthesize("hello")
+    with pytest.raises(MissingDependencyError, match="make festival"):
+        festival.phone_set()
+
+
+def test_missing_festival_voice_names_its_package(monkeypatch):
+    monkeypatch.setitem(festival.VOICES, "nobody_diphone", "festvox-nobody")
+    with pytest.raises(MissingDependencyError, match="apt-get install -y festvox-nobody"):
+        festival.synthesize("hello", voice="nobody_diphone")
+
+
+def test_makefile_installs_the_packages_festival_names():
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    line = next(x for x in makefile.splitlines() if x.startswith("FESTIVAL_PACKAGES :="))
+    assert tuple(line.split(":=")[1].split()) == festival.APT_PACKAGES
+    assert "test: models festival" in makefile  # `make test` installs them first
+
+
+def test_festival_synthesize_many_of_nothing():
+    assert festival.synthesize_many([]) == []
+
+
+def test_quotes_in_text_are_spoken_not_parsed():
+    speech = festival.synthesize('say "hi" \\ now')
+    assert speech.duration > 0.5
+
+
+def _specs(n: int, seed: int) -> list[D.FestivalSpec]:
+    rng = np.random.default_rng(seed)
+    return [D.random_festival_spec(rng) for _ in range(n)]
+
+
+def test_festival_labels_line_up_with_audio():
+    specs = _specs(12, 5)
+    assert {s.voice for s in specs} == set(festival.VOICES)
+    speech = festival.synthesize_many([D._festival_request(s) for s in specs])
+    levels = _level_by_viseme([D.make_utterance(spec, sp) for spec, sp in zip(specs, speech)])
+    med = {v: float(np.median(e)) for v, e in levels.items()}
+    vowels = [med[v] for v in ("aa", "E", "ih", "oh", "ou") if v in med]
+    assert len(vowels) >= 4 and min(vowels) > -12  # vowels on voiced energy
+    assert med["PP"] < min(vowels) - 3  # closures quieter than vowels
+    assert med["sil"] < med["PP"] - 15 and med["sil"] < -45  # silence is quiet
+    assert np.mean(levels["sil"] > -25) < 0.05
+
+
+def test_festival_closures_are_labelled_as_stops():
+    """A stop's segment covers its silent closure: quiet frames between vowels belong to the stop."""
+    spec = D.FestivalSpec(voice="kal_diphone", text="a paper, the hippo", stretch=1.0, f0_mean=None,
+                          f0_std=None, speed=1.0)
+    utt = D.make_utterance(spec)
+    frames = utt.pcm.astype(np.float64).reshape(-1, D.HOP) / 32768
+    db = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+    speech = np.flatnonzero(db > -40)
+    inner = np.arange(speech[0], speech[-1])
+    silent_inside = inner[(db[inner] < -55) & (utt.labels[inner] != VISEME_INDEX["sil"])]
+    assert len(silent_inside) >= 4
+    assert set(VISEMES[i] for i in utt.labels[silent_inside]) <= {"PP", "DD", "kk", "CH"}
+    pp = np.flatnonzero(utt.labels == VISEME_INDEX["PP"])
+    assert len(pp) >= 15 and np.min(db[pp]) < -50  # three p's, each with a closure
+
+
+def test_mix_is_seeded_and_keeps_the_espeak_corpus():
+    picks = [D._seeded_spec(0, i, 0.4)[0] for i in range(200)]
+    share = np.mean([isinstance(s, D.FestivalSpec) for s in picks])
+    assert 0.3 < share < 0.5
+    assert picks == [D._seeded_spec(0, i, 0.4)[0] for i in range(200)]
+    variants = D._variants()
+    for i, spec in enumerate(picks[:20]):  # the espeak utterances are those of the espeak-only corpus
+        plain = D._seeded_spec(0, i, 0.0)[0]
+        assert plain == D.random_spec(np.random.default_rng([0, i]), variants)
+        if isinstance(spec, D.UtteranceSpec):
+            assert spec == plain
+
+
+def test_mixed_corpus_is_reproducible_and_keyed_on_the_mix(tmp_path):
+    block, again = D._make_block((7, 0, 3, 1.0)), D._make_block((7, 0, 3, 1.0))
+    for (pcm, labels), (pcm2, labels2) in zip(block, again):
+        np.testing.assert_array_equal(pcm, pcm2)
+        np.testing.assert_array_equal(labels, labels2)
+    pcm, labels = D.build_corpus(3, seed=7, cache_dir=tmp_path, festival_fraction=1.0)
+    np.testing.assert_array_equal(pcm, np.concatenate([p for p, _ in block]))
+    D.build_corpus(3, seed=7, cache_dir=tmp_path, festival_fraction=0.0)
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+    with pytest.raises(ValueError, match="festival_fraction"):
+        D.build_corpus(4, seed=7, cache_dir=tmp_path, festival_fraction=1.5)

@@ -1,10 +1,14 @@
-"""Training data: espeak-ng speech in many languages and voices, labelled per 10 ms frame with visemes.
+"""Training data: espeak-ng speech in many languages and voices, mixed with English from Festival voices
+built from human recordings, labelled per 10 ms frame with visemes.
 
-Everything is reproducible from a seed. :func:`make_utterance` draws a language, voice variant, rate,
-pitch, text and a speed (resampling) factor, synthesizes with :mod:`.espeak`, resamples to 16 kHz and
-labels frame ``i`` (time ``i * 10 ms``, sample ``160 * i``) with the viseme of the phoneme playing at
-that sample. :func:`build_corpus` concatenates many utterances with random silent gaps into one stream
-(int16 PCM + uint8 frame labels), cached as an ``.npz`` of named arrays.
+Everything is reproducible from a seed. :func:`random_spec` draws a language, voice variant, rate,
+pitch, text and a speed (resampling) factor for :mod:`.espeak`; :func:`random_festival_spec` a
+:mod:`.festival` voice, duration stretch, pitch and speed for English text. :func:`make_utterance`
+synthesizes, resamples to 16 kHz and labels frame ``i`` (time ``i * 10 ms``, sample ``160 * i``) with
+the viseme of the phoneme playing at that sample. A seeded draw per utterance picks the synthesizer
+(`festival_fraction` of them from Festival). :func:`build_corpus` concatenates many utterances with
+random silent gaps into one stream (int16 PCM + uint8 frame labels), cached as an ``.npz`` of named
+arrays.
 """
 
 from __future__ import annotations
@@ -18,14 +22,15 @@ import numpy as np
 
 from talkies.log import get_logger, track
 
-from . import espeak
+from . import espeak, festival
 from .phonemes import VISEME_INDEX, VISEME_POSES, VISEMES, ipa_to_visemes, is_language_switch
 
 log = get_logger(__name__)
 
 SAMPLE_RATE = 16000
 HOP = 160  # samples per label frame: 100 frames/s
-DATA_VERSION = 2
+DATA_VERSION = 2  # the espeak-only corpus (festival_fraction 0) is unchanged since version 2
+FESTIVAL_FRACTION = 0.4  # of the utterances, by default, from Festival voices
 BLOCK = 50  # utterances synthesized in order by one fresh process
 
 # (espeak voice, weight). English is weighted up: the real validation speech is English.
@@ -59,9 +64,19 @@ class UtteranceSpec:
     speed: float  # >1 = faster and higher (resampling), like a shorter vocal tract
 
 
+@dataclass(frozen=True)
+class FestivalSpec:
+    voice: str  # a key of festival.VOICES
+    text: str
+    stretch: float  # duration factor, >1 slower
+    f0_mean: float | None  # Hz, diphone voices only
+    f0_std: float | None
+    speed: float  # as in UtteranceSpec
+
+
 @dataclass
 class Utterance:
-    spec: UtteranceSpec
+    spec: UtteranceSpec | FestivalSpec
     pcm: np.ndarray  # int16, 16 kHz, length a multiple of HOP
     labels: np.ndarray  # uint8 viseme index per frame, len(pcm) // HOP
     events: list[tuple[int, str]]  # (start sample at 16 kHz, espeak IPA phoneme)
@@ -122,6 +137,16 @@ def random_spec(rng: np.random.Generator, variants: list[str]) -> UtteranceSpec:
                          word_gap=int(rng.choice([0, 0, 0, 1, 2, 4])), speed=float(rng.uniform(0.88, 1.14)))
 
 
+def random_festival_spec(rng: np.random.Generator) -> FestivalSpec:
+    voices = sorted(festival.VOICES)
+    voice = voices[rng.integers(len(voices))]
+    f0_mean = f0_std = None
+    if voice in festival.DIPHONE_VOICES:  # both male: 85-150 Hz means, flat to lively
+        f0_mean, f0_std = float(rng.uniform(85, 150)), float(rng.uniform(6, 30))
+    return FestivalSpec(voice=voice, text=random_text(rng, "en-us"), stretch=float(rng.uniform(0.75, 1.35)),
+                        f0_mean=f0_mean, f0_std=f0_std, speed=float(rng.uniform(0.88, 1.14)))
+
+
 def frame_labels(events: list[tuple[int, str]], n_samples: int) -> np.ndarray:
     """Viseme per frame (frame i at sample HOP*i) from (start sample, IPA phoneme) events.
 
@@ -172,11 +197,19 @@ def close_stop_gaps(pcm: np.ndarray, labels: np.ndarray, *, threshold_db: float 
     return out
 
 
-def make_utterance(spec: UtteranceSpec) -> Utterance:
+def _festival_request(spec: FestivalSpec) -> festival.Request:
+    return festival.Request(spec.text, spec.voice, spec.stretch, spec.f0_mean, spec.f0_std)
+
+
+def make_utterance(spec: UtteranceSpec | FestivalSpec, speech: espeak.Speech | None = None) -> Utterance:
+    """Synthesize `spec` (or label `speech`, already synthesized from it) at 16 kHz with frame labels."""
     from scipy.signal import resample_poly
 
-    speech = espeak.synthesize(spec.text, voice=spec.voice, rate=spec.rate, pitch=spec.pitch,
-                               pitch_range=spec.pitch_range, word_gap=spec.word_gap)
+    if speech is None and isinstance(spec, FestivalSpec):
+        speech = festival.synthesize_many([_festival_request(spec)])[0]
+    elif speech is None:
+        speech = espeak.synthesize(spec.text, voice=spec.voice, rate=spec.rate, pitch=spec.pitch,
+                                   pitch_range=spec.pitch_range, word_gap=spec.word_gap)
     # playing src_rate samples as if they were src_rate*speed: resample by SAMPLE_RATE / (src_rate*speed)
     src = int(round(speech.sample_rate * spec.speed))
     g = np.gcd(SAMPLE_RATE, src)
@@ -193,30 +226,45 @@ def _variants() -> list[str]:
     return [v for v in espeak.list_variants() if v not in EXCLUDED_VARIANTS]
 
 
-def _make_seeded(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    seed, index = args
-    rng = np.random.default_rng([seed, index])
-    utt = make_utterance(random_spec(rng, _variants()))
-    gap = int(rng.integers(0, 60)) * HOP  # 0-0.6 s of silence after each utterance
-    pcm = np.concatenate([utt.pcm, np.zeros(gap, np.int16)])
-    labels = np.concatenate([utt.labels, np.zeros(gap // HOP, np.uint8)])
-    return pcm, labels
+def _seeded_spec(seed: int, index: int, festival_fraction: float) -> tuple[UtteranceSpec | FestivalSpec, int]:
+    """Utterance `index`'s spec and the silent gap after it (samples). The synthesizer is drawn from its
+    own stream, so the espeak utterances are those of the espeak-only corpus at the same indices."""
+    pick = np.random.default_rng([seed, index, 1])
+    if festival_fraction > 0 and pick.random() < festival_fraction:
+        rng = pick
+        spec: UtteranceSpec | FestivalSpec = random_festival_spec(rng)
+    else:
+        rng = np.random.default_rng([seed, index])
+        spec = random_spec(rng, _variants())
+    return spec, int(rng.integers(0, 60)) * HOP  # 0-0.6 s of silence after each utterance
 
 
-def _make_block(args: tuple[int, int, int]) -> list[tuple[np.ndarray, np.ndarray]]:
-    seed, first, count = args
-    return [_make_seeded((seed, i)) for i in range(first, first + count)]
+def _make_block(args: tuple[int, int, int, float]) -> list[tuple[np.ndarray, np.ndarray]]:
+    seed, first, count, festival_fraction = args
+    specs = [_seeded_spec(seed, i, festival_fraction) for i in range(first, first + count)]
+    fest = [spec for spec, _ in specs if isinstance(spec, FestivalSpec)]
+    speech = iter(festival.synthesize_many([_festival_request(s) for s in fest]))  # one process per block
+    out = []
+    for spec, gap in specs:
+        utt = make_utterance(spec, next(speech) if isinstance(spec, FestivalSpec) else None)
+        out.append((np.concatenate([utt.pcm, np.zeros(gap, np.int16)]),
+                    np.concatenate([utt.labels, np.zeros(gap // HOP, np.uint8)])))
+    return out
 
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get("TALKIES_CACHE", Path.home() / ".cache" / "talkies")) / "lipsync-data"
 
 
-def build_corpus(n_utterances: int, *, seed: int = 0, workers: int = 1, cache_dir: Path | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """One long stream (int16 PCM at 16 kHz, uint8 viseme per 10 ms frame) of `n_utterances`, cached."""
+def build_corpus(n_utterances: int, *, seed: int = 0, workers: int = 1, cache_dir: Path | None = None,
+                 festival_fraction: float = FESTIVAL_FRACTION) -> tuple[np.ndarray, np.ndarray]:
+    """One long stream (int16 PCM at 16 kHz, uint8 viseme per 10 ms frame) of `n_utterances`, about
+    `festival_fraction` of them from Festival voices, cached."""
+    if not 0.0 <= festival_fraction <= 1.0:
+        raise ValueError(f"festival_fraction {festival_fraction} is not in [0, 1]")
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key = hashlib.sha256(f"{DATA_VERSION}-{seed}-{n_utterances}".encode()).hexdigest()[:16]
+    mix = f"-festival{festival_fraction:g}" if festival_fraction > 0 else ""
+    key = hashlib.sha256(f"{DATA_VERSION}-{seed}-{n_utterances}{mix}".encode()).hexdigest()[:16]
     path = cache_dir / f"corpus-{key}.npz"
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
@@ -226,7 +274,7 @@ def build_corpus(n_utterances: int, *, seed: int = 0, workers: int = 1, cache_di
     # corpus then depends on (seed, n_utterances) only, not on the number of workers or scheduling.
     import multiprocessing as mp
 
-    blocks = [(seed, i, min(BLOCK, n_utterances - i)) for i in range(0, n_utterances, BLOCK)]
+    blocks = [(seed, i, min(BLOCK, n_utterances - i), festival_fraction) for i in range(0, n_utterances, BLOCK)]
     with mp.get_context("spawn").Pool(max(1, workers), maxtasksperchild=1) as pool:
         done = track(pool.imap(_make_block, blocks), "synthesizing speech", total=len(blocks))
         parts = [item for block in done for item in block]
@@ -259,5 +307,5 @@ def pose_targets(labels: np.ndarray, smooth_frames: int = 5) -> np.ndarray:
     return out
 
 
-__all__ = ["HOP", "SAMPLE_RATE", "VISEMES", "Utterance", "UtteranceSpec", "build_corpus", "frame_labels",
-           "make_utterance", "pose_targets", "random_spec"]
+__all__ = ["HOP", "SAMPLE_RATE", "VISEMES", "FestivalSpec", "Utterance", "UtteranceSpec", "build_corpus",
+           "frame_labels", "make_utterance", "pose_targets", "random_festival_spec", "random_spec"]

@@ -4,6 +4,7 @@
   ``ˈaɪ`` or ``ˌl̩ː``; :func:`ipa_to_visemes` strips stress, length, tie and diacritic marks and
   glottal onsets, then splits the rest into table symbols (affricates like ``tʃ`` first). A diphthong
   gives two visemes; the caller splits the phoneme's duration evenly among them.
+- :data:`RADIO_IPA`: Festival's US English ("radio") phones -> IPA symbols of :data:`IPA_VISEMES`.
 - :data:`CMU_VISEMES`: CMU/ARPAbet phones (pocketsphinx alignments) -> OVR viseme, for evaluation.
 - :data:`VISEME_POSES`: OVR viseme -> target weights of the 18 :data:`ARKIT_MOUTH` blend-shapes.
 - :data:`COARSE_CLASSES`: the 5 coarse mouth classes used in evaluation.
@@ -104,6 +105,19 @@ def ipa_to_visemes(name: str) -> list[str]:
         if not out or out[-1] != v:
             out.append(v)
     return out
+
+
+# ---- Festival "radio" phone set (US English voices) -> IPA, then IPA_VISEMES as for espeak -------------
+# Diphthongs are written as two symbols so that they are split in time like espeak's. Pauses, the
+# utterance edge (h#) and breaths are silence.
+RADIO_IPA: dict[str, str] = {
+    "aa": "ɑ", "ae": "æ", "ah": "ʌ", "ao": "ɔ", "aw": "aʊ", "ax": "ə", "axr": "ɚ", "ay": "aɪ",
+    "b": "b", "ch": "tʃ", "d": "d", "dh": "ð", "dx": "ɾ", "eh": "ɛ", "el": "l", "em": "m", "en": "n",
+    "er": "ɝ", "ey": "eɪ", "f": "f", "g": "ɡ", "hh": "h", "hv": "ɦ", "ih": "ɪ", "iy": "i", "jh": "dʒ",
+    "k": "k", "l": "l", "m": "m", "n": "n", "nx": "n", "ng": "ŋ", "ow": "oʊ", "oy": "ɔɪ", "p": "p",
+    "r": "ɹ", "s": "s", "sh": "ʃ", "t": "t", "th": "θ", "uh": "ʊ", "uw": "u", "v": "v", "w": "w",
+    "y": "j", "z": "z", "zh": "ʒ", "pau": "", "h#": "", "brth": "",
+}
 
 
 # ---- CMU / ARPAbet phone -> viseme (evaluation on pocketsphinx alignments) ----------------------------

@@ -1,8 +1,9 @@
-"""Train the lip-sync model on espeak-ng speech (CPU, one thread, seeded).
+"""Train the lip-sync model on synthetic speech: espeak-ng and Festival voices (CPU, one thread, seeded).
 
     python -m talkies.models.lipsync.train --steps 12000 --out models/lipsync/weights/lipsync.npz
 
-Data: :func:`data.build_corpus` (cached under ~/.cache/talkies/lipsync-data). Each step draws random
+Data: :func:`data.build_corpus` (cached under ~/.cache/talkies/lipsync-data), ``--festival-fraction`` of
+the utterances from Festival; ``--init`` starts from saved weights (fine-tuning). Each step draws random
 crops from the synthetic stream, augments them (:mod:`.augment`), masks random mel bands of the
 network's input (SpecAugment-style, against leaning on espeak's exact spectra), and minimises
 cross-entropy on the visemes (``PP`` weighted up, toward closure recall), cross-entropy on the 5 coarse
@@ -107,7 +108,8 @@ class Batcher:
 def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0, utterances: int = 6000,
           batch_size: int = 16, crop_seconds: float = 3.0, lr: float = 2e-3, closure_weight: float = 2.0,
           pose_weight: float = 1.0, coarse_weight: float = 0.5, label_smoothing: float = 0.05, workers: int = 1, eval_every: int = 1000,
-          validate: bool = True, cache_dir: Path | None = None, threads: int = 1, channels: int | None = None) -> dict:
+          validate: bool = True, cache_dir: Path | None = None, threads: int = 1, channels: int | None = None,
+          festival_fraction: float = D.FESTIVAL_FRACTION, init: Path | None = None) -> dict:
     import torch
     from torch.nn import functional as F
 
@@ -115,14 +117,22 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    pcm, labels = D.build_corpus(utterances, seed=seed, workers=workers, cache_dir=cache_dir)
+    pcm, labels = D.build_corpus(utterances, seed=seed, workers=workers, cache_dir=cache_dir,
+                                 festival_fraction=festival_fraction)
     log.info("corpus: %.1f min of synthetic speech", len(pcm) / D.SAMPLE_RATE / 60)
     crop = int(round(crop_seconds * 100))
     lo, hi = M.LEFT_FRAMES, crop - M.LOOKAHEAD_FRAMES  # loss frames: full context inside the crop
     if hi - lo < 10:
         raise ValueError(f"crop of {crop} frames is too short for {M.LEFT_FRAMES} frames of context")
     batcher = Batcher(pcm, labels, crop_frames=crop, context_frames=lo, seed=seed + 1, cfg=AugmentConfig())
-    net = M.LipSyncNet(channels or M.CHANNELS)
+    if init is not None:
+        net = M.load_model(init)
+        width = net.trunk.out_channels
+        if channels and channels != width:
+            raise ValueError(f"--channels {channels} differs from the {width} channels of {init}")
+        net.train()
+    else:
+        net = M.LipSyncNet(channels or M.CHANNELS)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     warmup = max(1, min(500, steps // 20))
 
@@ -144,7 +154,9 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
     start = time.monotonic()
     out = Path(out)
     meta = {"seed": str(seed), "steps": str(steps), "utterances": str(utterances),
-            "coarse_weight": str(coarse_weight)}
+            "coarse_weight": str(coarse_weight), "festival_fraction": str(festival_fraction)}
+    if init is not None:
+        meta["init"] = Path(init).name
 
     def checkpoint(step: int, loss: float) -> None:
         net.eval()
@@ -205,7 +217,7 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
 def main(argv: list[str] | None = None) -> int:
     from talkies.log import configure_logging
 
-    ap = argparse.ArgumentParser(description="Train the lip-sync model on espeak-ng speech (CPU).")
+    ap = argparse.ArgumentParser(description="Train the lip-sync model on synthetic speech (CPU).")
     ap.add_argument("--steps", type=int, default=12000)
     ap.add_argument("--minutes", type=float, default=None,
                     help="time budget: stop after this many minutes, and anneal the learning rate by time when "
@@ -213,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "weights" / "lipsync.npz")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--utterances", type=int, default=6000, help="synthetic utterances in the corpus")
+    ap.add_argument("--festival-fraction", type=float, default=D.FESTIVAL_FRACTION,
+                    help="share of the utterances from Festival voices (0: espeak only)")
+    ap.add_argument("--init", type=Path, default=None, help="start from these weights (.npz) instead of random ones")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--crop-seconds", type=float, default=3.0)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -229,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     result = train(steps=args.steps, out=args.out, minutes=args.minutes, seed=args.seed,
                    utterances=args.utterances, batch_size=args.batch, crop_seconds=args.crop_seconds, lr=args.lr,
                    closure_weight=args.closure_weight, coarse_weight=args.coarse_weight, workers=args.workers, eval_every=args.eval_every,
-                   validate=not args.no_validate, cache_dir=args.cache_dir, channels=args.channels)
+                   validate=not args.no_validate, cache_dir=args.cache_dir, channels=args.channels,
+                   festival_fraction=args.festival_fraction, init=args.init)
     log.info("done: %d steps, loss %.4f, weights %s", result["steps"], result["loss"], result["weights"])
     return 0
 
