@@ -211,3 +211,19 @@ def test_bundle_from_another_model_version_is_rebuilt(tiny, tmp_path):
     assert row["built"] is True and row["status"] == "ok"
     with Bundle(path) as bundle:
         np.testing.assert_array_equal(bundle.test_vectors()[1]["scores"], outputs["scores"])
+
+
+def test_int8_speedup_pairs_bundles_and_times_them_alternately(tiny):
+    _, _, results = tiny
+    fp32 = _row(results, "onnx", "fp32")
+    # the fp32 bundle stands in for an int8 one too (other tests move the fp16 one): the pairing and the
+    # alternating timing are what is checked
+    rows = [harness.Row(MODEL, "onnx", "fp32", 1, bundle=fp32["bundle"], latency=fp32["latency"]),
+            harness.Row(MODEL, "onnx", "int8", 1, status="parity failed", bundle=fp32["bundle"],
+                        latency=fp32["latency"]),
+            harness.Row(MODEL, "openvino", "int8", 1, bundle=fp32["bundle"], latency=fp32["latency"])]  # no fp32
+    (row,) = harness.int8_speedup_rows(rows)
+    assert (row.case, row.backend, row.goal) == ("int8 speed-up", "onnx", None)
+    assert len(row.details["round_ratios"]) == harness.INT8_ROUNDS and row.value > 0
+    assert "parity failed" in row.reason
+    assert harness.INT8_SPEEDUP_GOALS["face_landmarks"] == 1.3

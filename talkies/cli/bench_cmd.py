@@ -46,7 +46,7 @@ def _threads(value: str) -> tuple[int, ...]:
 @click.option("--no-build", is_flag=True, help="Measure existing bundles only; never export.")
 @click.option("--rebuild", type=click.Choice(["none", "failed", "all"]), default="none", show_default=True,
               help="Export again the bundles already in the bundle folder that failed parity, or all of them.")
-@click.option("--pipeline", "pipeline", default="tracking,lipsync,animate,kernels", show_default=True,
+@click.option("--pipeline", "pipeline", default="int8,tracking,lipsync,animate,kernels", show_default=True,
               help="End-to-end parts to run (comma-separated), or 'none'.")
 @click.option("--skip-peers", is_flag=True, help="Leave out MediaPipe, pylipsync and the kernel peers.")
 @click.option("--install-peers/--no-install-peers", default=True, show_default=True,
