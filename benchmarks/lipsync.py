@@ -137,7 +137,7 @@ def _figures(metrics: evaluate.Metrics) -> dict[str, Any]:
 
 
 def bundle_row(bundle: LipSyncBundle, *, threads: int = 1, data_dir: str = str(evaluate.DEFAULT_DATA),
-               repeats: int = 3, stream_hops: int = 1000) -> dict[str, Any]:
+               repeats: int = 7, stream_hops: int = 1000) -> dict[str, Any]:
     """Accuracy and speed of one bundle through the LipSync task (offline or streaming, by its model)."""
     from talkies.runtime.bundle import Bundle
     from talkies.runtime.lipsync import LipSync, LipSyncOptions, RunningMode
