@@ -91,6 +91,15 @@ def _script(requests: list[Request], outdir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _run(script: str, workdir: Path, timeout: float) -> subprocess.CompletedProcess:
+    """Run a Scheme script with `festival -b` (the script is written into `workdir`)."""
+    exe = _executable()
+    path = workdir / "script.scm"
+    path.write_text(script, encoding="utf-8")
+    return subprocess.run([exe, "-b", str(path)], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "LC_ALL": "C"})
+
+
 def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     with wave.open(str(path), "rb") as w:
         if w.getsampwidth() != 2 or w.getnchannels() != 1:
@@ -109,13 +118,9 @@ def synthesize_many(requests: list[Request], *, timeout: float = 600.0) -> list[
             raise InputError(f"duration stretch {r.stretch} is out of range; use 0.3-3.0")
     if not requests:
         return []
-    exe = _executable()
     with tempfile.TemporaryDirectory(prefix="talkies-festival-") as tmp:
         outdir = Path(tmp)
-        script = outdir / "synth.scm"
-        script.write_text(_script(requests, outdir), encoding="utf-8")
-        proc = subprocess.run([exe, "-b", str(script)], capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "LC_ALL": "C"})
+        proc = _run(_script(requests, outdir), outdir, timeout)
         segments: dict[int, list[tuple[str, float]]] = {i: [] for i in range(len(requests))}
         for line in proc.stdout.splitlines():
             if line.startswith(_MARK + " "):
@@ -154,15 +159,10 @@ def synthesize(text: str, *, voice: str = "kal_diphone", stretch: float = 1.0, f
 
 def phone_set(voice: str = "kal_diphone") -> list[str]:
     """The phones of `voice`'s phone set, as festival defines them."""
-    exe = _executable()
     script = (f"(voice_{voice})\n(mapcar (lambda (p) (format t \"{_MARK} %s\\n\" (car p))) "
               "(car (cdr (assoc 'phones (PhoneSet.description)))))\n")
-    with tempfile.NamedTemporaryFile("w", suffix=".scm", delete=False) as f:
-        f.write(script)
-    try:
-        proc = subprocess.run([exe, "-b", f.name], capture_output=True, text=True, timeout=60)
-    finally:
-        os.unlink(f.name)
+    with tempfile.TemporaryDirectory(prefix="talkies-festival-") as tmp:
+        proc = _run(script, Path(tmp), timeout=60)
     return [line.split()[1] for line in proc.stdout.splitlines() if line.startswith(_MARK + " ")]
 
 
