@@ -501,15 +501,21 @@ def _inside(path: Path, config: BenchConfig) -> bool:
 
 def _stale(path: Path, model: str, config: BenchConfig) -> bool:
     """A bundle of ours built from another model than the one here now (new weights, new reference, new
-    test inputs): its test vectors, deterministic in the model and seed, are not the ones it would ship
-    today. Checked only where it could be rebuilt."""
+    test inputs: its test vectors, deterministic in the model and seed, are not the ones it would ship
+    today), or quantized with another recipe than today's default. Checked only where it could be rebuilt."""
     if not config.build or not _inside(path, config) or build_blocker(model) is not None:
         return False
     from talkies.runtime.bundle import TEST_VECTORS, Bundle, sha256_file
     from talkies.targets.bundle_writer import test_vectors, write_test_vectors
 
     with Bundle(path) as bundle:
-        shipped = next((f.sha256 for f in bundle.manifest.files if f.path == TEST_VECTORS), None)
+        manifest = bundle.manifest
+    shipped = next((f.sha256 for f in manifest.files if f.path == TEST_VECTORS), None)
+    recorded = manifest.runtime_hints.get("quantization")
+    if recorded is not None and not _same_recipe(recorded, _quantization_recipe(model, manifest.target,
+                                                                                manifest.precision)):
+        log.warning("%s was quantized with another recipe than today's (%s): rebuilding it", path, recorded)
+        return True
     if model not in _EXPECTED_VECTORS:
         from talkies.export.spec import get_spec
 
@@ -522,6 +528,21 @@ def _stale(path: Path, model: str, config: BenchConfig) -> bool:
         return False
     log.warning("%s was built from another version of %s (its test vectors differ): rebuilding it", path, model)
     return True
+
+
+def _quantization_recipe(model: str, target: str, precision: str) -> dict:
+    """What an export of this bundle would record as its quantization today (the default config)."""
+    from talkies.export.spec import get_spec
+    from talkies.targets.base import get_target
+    from talkies.types import Precision
+
+    toolchain = get_target(target)
+    return toolchain.quantization_config(get_spec(model), Precision(precision), toolchain.options()).describe()
+
+
+def _same_recipe(recorded: dict, today: dict) -> bool:
+    """The config's own fields (a target may add notes of its own, such as Core ML's weights-only scope)."""
+    return all(recorded.get(k) == today.get(k) for k in {*today, "ignored_scope", "float_modules"})
 
 
 #: sha256 of the test vectors each model's bundles would ship now, computed once per process.

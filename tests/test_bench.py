@@ -213,6 +213,20 @@ def test_bundle_from_another_model_version_is_rebuilt(tiny, tmp_path):
         np.testing.assert_array_equal(bundle.test_vectors()[1]["scores"], outputs["scores"])
 
 
+def test_bundle_quantized_with_another_recipe_is_stale():
+    """An int8 bundle records its quantization config; one that differs from today's default (a changed
+    ignored scope, say) is rebuilt, while a target's own notes (Core ML's weights-only scope) are not a change."""
+    from talkies.export.registry import LANDMARK_FLOAT_NODES
+
+    today = harness._quantization_recipe("face_landmarks", "openvino", "int8")
+    assert today["ignored_scope"] == list(LANDMARK_FLOAT_NODES)
+    assert harness._same_recipe(json.loads(json.dumps(today)), today)  # as read back from a manifest
+    assert harness._same_recipe({**today, "scope": "weights only"}, today)
+    assert not harness._same_recipe({**today, "ignored_scope": ["node_add"]}, today)
+    assert not harness._same_recipe({k: v for k, v in today.items() if k != "ignored_scope"}, today)
+    assert not harness._same_recipe({**today, "calibration_size": 8}, today)
+
+
 def test_int8_speedup_pairs_bundles_and_times_them_alternately(tiny):
     _, _, results = tiny
     fp32 = _row(results, "onnx", "fp32")
