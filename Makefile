@@ -7,9 +7,14 @@ TALKIES := $(VENV)/bin/talkies
 STAMP := $(VENV)/.talkies-installed
 export TALKIES_PROGRESS ?= 1
 
-# Festival and its US English voices: lip-sync training data (models/lipsync/festival.py) and its tests.
-FESTIVAL_PACKAGES := festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
-FESTIVAL_VOICES := english/kal_diphone english/ked_diphone us/cmu_us_slt_arctic_hts
+# Festival and its voices built from human recordings (US English, Italian, Finnish, Czech, Catalan), and
+# flite (two more English speakers): lip-sync training data (models/lipsync/festival.py, flite.py) and tests.
+FESTIVAL_PACKAGES := festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts festvox-itapc16k \
+  festvox-italp16k festvox-suopuhe-mv festvox-suopuhe-lj festvox-czech-machac festvox-czech-dita \
+  festvox-ca-ona-hts flite
+FESTIVAL_VOICES := english/kal_diphone english/ked_diphone us/cmu_us_slt_arctic_hts italian/pc_diphone \
+  italian/lp_diphone finnish/hy_fi_mv_diphone finnish/suo_fi_lj_diphone czech/czech_machac czech/czech_dita \
+  catalan/upc_ca_ona_hts
 
 .PHONY: all install models festival test test-nojit demo bench clean
 
@@ -28,9 +33,9 @@ install: $(STAMP)
 models: $(STAMP)
 	$(TALKIES) models fetch
 
-# Installs the apt packages only when festival or one of its voices is missing (as root, or with sudo).
+# Installs the apt packages only when festival, flite or one of the voices is missing (as root, or with sudo).
 festival:
-	@if command -v festival >/dev/null 2>&1 $(foreach v,$(FESTIVAL_VOICES),&& test -d /usr/share/festival/voices/$(v)); \
+	@if command -v festival >/dev/null 2>&1 && command -v flite >/dev/null 2>&1 $(foreach v,$(FESTIVAL_VOICES),&& test -d /usr/share/festival/voices/$(v)); \
 	then :; else \
 	  command -v apt-get >/dev/null 2>&1 || { echo "festival is missing and there is no apt-get:" \
 	    "install $(FESTIVAL_PACKAGES) with this system's package manager" >&2; exit 1; }; \

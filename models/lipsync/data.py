@@ -1,13 +1,15 @@
-"""Training data: espeak-ng speech in many languages and voices, mixed with English from Festival voices
-built from human recordings, labelled per 10 ms frame with visemes.
+"""Training data: espeak-ng speech in many languages and voices, mixed with speech from Festival and flite
+voices built from human recordings (English, Italian, Finnish, Czech, Catalan), labelled per 10 ms frame
+with visemes.
 
 Everything is reproducible from a seed. :func:`random_spec` draws a language, voice variant, rate,
 pitch, text and a speed (resampling) factor for :mod:`.espeak`; :func:`random_festival_spec` a
-:mod:`.festival` voice, duration stretch, pitch and speed for English text. :func:`make_utterance`
+:mod:`.festival` or :mod:`.flite` voice (:data:`HUMAN_VOICES`), duration stretch, pitch and speed, and
+text in the voice's language. :func:`make_utterance`
 synthesizes, resamples to 16 kHz and labels frame ``i`` (time ``i * 10 ms``, sample ``160 * i``) with
 the viseme of the phoneme playing at that sample. A seeded draw per utterance picks the synthesizer
-(`festival_fraction` of them from Festival). :func:`build_corpus` concatenates many utterances with
-random silent gaps into one stream (int16 PCM + uint8 frame labels), cached as an ``.npz`` of named
+(`festival_fraction` of them from the human-recorded voices). :func:`build_corpus` concatenates many
+utterances with random silent gaps into one stream (int16 PCM + uint8 frame labels), cached as an ``.npz`` of named
 arrays.
 """
 
@@ -22,7 +24,7 @@ import numpy as np
 
 from talkies.log import get_logger, track
 
-from . import espeak, festival
+from . import espeak, festival, flite
 from .phonemes import VISEME_INDEX, VISEME_POSES, VISEMES, ipa_to_visemes, is_language_switch
 
 log = get_logger(__name__)
@@ -30,7 +32,7 @@ log = get_logger(__name__)
 SAMPLE_RATE = 16000
 HOP = 160  # samples per label frame: 100 frames/s
 DATA_VERSION = 2  # the espeak-only corpus (festival_fraction 0) is unchanged since version 2
-FESTIVAL_FRACTION = 0.4  # of the utterances, by default, from Festival voices
+FESTIVAL_FRACTION = 0.4  # of the utterances, by default, from the human-recorded (Festival, flite) voices
 BLOCK = 50  # utterances synthesized in order by one fresh process
 
 # (espeak voice, weight). English is weighted up: the real validation speech is English.
@@ -48,8 +50,8 @@ _CONSONANTS = ["b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", 
                "p", "b", "m", "m", "p", "b", "st", "pr", "bl", "tr", "sp", "ch", "sh", "th", "pl", "br",
                "mp", "mb", "ph", "qu", "x", "y", "gr", "kr", "fl"]
 _VOWELS = ["a", "e", "i", "o", "u", "a", "o", "u", "ai", "au", "ei", "ou", "oo", "ee", "ie", "y"]
-_EXTRA_VOWELS = {"de": "äöü", "fr-fr": "éèàùô", "es": "áéíóú", "it": "àèò", "pt": "ãõáéó", "pt-br": "ãõáéó",
-                 "pl": "óąę", "cs": "áéíůý", "sv": "åäö", "fi": "äö", "ro": "ăâî", "hu": "áéöőüű",
+_EXTRA_VOWELS = {"ca": "àèéíòóú", "de": "äöü", "fr-fr": "éèàùô", "es": "áéíóú", "it": "àèò", "pt": "ãõáéó",
+                 "pt-br": "ãõáéó", "pl": "óąę", "cs": "áéíůý", "sv": "åäö", "fi": "äö", "ro": "ăâî", "hu": "áéöőüű",
                  "tr": "ıöü", "da": "åæø", "sk": "áäô", "hr": ""}
 
 
@@ -64,9 +66,18 @@ class UtteranceSpec:
     speed: float  # >1 = faster and higher (resampling), like a shorter vocal tract
 
 
+def _human_voices() -> dict[str, tuple[str, float]]:
+    """voice -> (text language, draw weight): English voices 1, the others 0.5 (the real speech is English)."""
+    langs = {**{v: festival.voice_info(v).language for v in festival.VOICES}, **{v: "en-us" for v in flite.VOICES}}
+    return {v: (lang, 1.0 if lang.startswith("en") else 0.5) for v, lang in sorted(langs.items())}
+
+
+HUMAN_VOICES: dict[str, tuple[str, float]] = _human_voices()
+
+
 @dataclass(frozen=True)
 class FestivalSpec:
-    voice: str  # a key of festival.VOICES
+    voice: str  # a key of HUMAN_VOICES: festival.VOICES or flite.VOICES
     text: str
     stretch: float  # duration factor, >1 slower
     f0_mean: float | None  # Hz, diphone voices only
@@ -138,13 +149,15 @@ def random_spec(rng: np.random.Generator, variants: list[str]) -> UtteranceSpec:
 
 
 def random_festival_spec(rng: np.random.Generator) -> FestivalSpec:
-    voices = sorted(festival.VOICES)
-    voice = voices[rng.integers(len(voices))]
+    voices = list(HUMAN_VOICES)
+    p = np.array([w for _, w in HUMAN_VOICES.values()])
+    voice = voices[rng.choice(len(voices), p=p / p.sum())]
     f0_mean = f0_std = None
-    if voice in festival.DIPHONE_VOICES:  # both male: 85-150 Hz means, flat to lively
+    if voice in festival.PITCH_VOICES | flite.PITCH_VOICES:  # all male: 85-150 Hz means, flat to lively
         f0_mean, f0_std = float(rng.uniform(85, 150)), float(rng.uniform(6, 30))
-    return FestivalSpec(voice=voice, text=random_text(rng, "en-us"), stretch=float(rng.uniform(0.75, 1.35)),
-                        f0_mean=f0_mean, f0_std=f0_std, speed=float(rng.uniform(0.88, 1.14)))
+    return FestivalSpec(voice=voice, text=random_text(rng, HUMAN_VOICES[voice][0]),
+                        stretch=float(rng.uniform(0.75, 1.35)), f0_mean=f0_mean, f0_std=f0_std,
+                        speed=float(rng.uniform(0.88, 1.14)))
 
 
 def frame_labels(events: list[tuple[int, str]], n_samples: int) -> np.ndarray:
@@ -201,12 +214,23 @@ def _festival_request(spec: FestivalSpec) -> festival.Request:
     return festival.Request(spec.text, spec.voice, spec.stretch, spec.f0_mean, spec.f0_std)
 
 
+def synthesize_human(specs: list[FestivalSpec]) -> list[espeak.Speech]:
+    """Speech for each spec, in order: the Festival ones in one festival process per language, the flite
+    ones by flite; None where the voice failed on the text (rare; the same specs always fail)."""
+    fest = iter(festival.synthesize_many([_festival_request(s) for s in specs if s.voice not in flite.VOICES],
+                                         skip_failed=True))
+    fl = iter(flite.synthesize_many([_festival_request(s) for s in specs if s.voice in flite.VOICES]))
+    return [next(fl) if s.voice in flite.VOICES else next(fest) for s in specs]
+
+
 def make_utterance(spec: UtteranceSpec | FestivalSpec, speech: espeak.Speech | None = None) -> Utterance:
     """Synthesize `spec` (or label `speech`, already synthesized from it) at 16 kHz with frame labels."""
     from scipy.signal import resample_poly
 
     if speech is None and isinstance(spec, FestivalSpec):
-        speech = festival.synthesize_many([_festival_request(spec)])[0]
+        speech = synthesize_human([spec])[0]
+        if speech is None:
+            raise RuntimeError(f"{spec.voice} failed on {spec.text!r}")
     elif speech is None:
         speech = espeak.synthesize(spec.text, voice=spec.voice, rate=spec.rate, pitch=spec.pitch,
                                    pitch_range=spec.pitch_range, word_gap=spec.word_gap)
@@ -243,10 +267,14 @@ def _make_block(args: tuple[int, int, int, float]) -> list[tuple[np.ndarray, np.
     seed, first, count, festival_fraction = args
     specs = [_seeded_spec(seed, i, festival_fraction) for i in range(first, first + count)]
     fest = [spec for spec, _ in specs if isinstance(spec, FestivalSpec)]
-    speech = iter(festival.synthesize_many([_festival_request(s) for s in fest]))  # one process per block
+    speech = iter(synthesize_human(fest))  # one festival process per block
     out = []
     for spec, gap in specs:
-        utt = make_utterance(spec, next(speech) if isinstance(spec, FestivalSpec) else None)
+        sp = next(speech) if isinstance(spec, FestivalSpec) else None
+        if isinstance(spec, FestivalSpec) and sp is None:
+            log.debug("%s failed on %r: utterance left out", spec.voice, spec.text)
+            continue
+        utt = make_utterance(spec, sp)
         out.append((np.concatenate([utt.pcm, np.zeros(gap, np.int16)]),
                     np.concatenate([utt.labels, np.zeros(gap // HOP, np.uint8)])))
     return out
@@ -259,11 +287,13 @@ def default_cache_dir() -> Path:
 def build_corpus(n_utterances: int, *, seed: int = 0, workers: int = 1, cache_dir: Path | None = None,
                  festival_fraction: float = FESTIVAL_FRACTION) -> tuple[np.ndarray, np.ndarray]:
     """One long stream (int16 PCM at 16 kHz, uint8 viseme per 10 ms frame) of `n_utterances`, about
-    `festival_fraction` of them from Festival voices, cached."""
+    `festival_fraction` of them from the human-recorded voices (:data:`HUMAN_VOICES`), cached."""
     if not 0.0 <= festival_fraction <= 1.0:
         raise ValueError(f"festival_fraction {festival_fraction} is not in [0, 1]")
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    mix = f"-festival{festival_fraction:g}" if festival_fraction > 0 else ""
+    # the mixed corpus depends on the human voice set: its name is in the key (the espeak-only one is not)
+    voices = ",".join(f"{v}:{w:g}" for v, (_, w) in HUMAN_VOICES.items())
+    mix = f"-festival{festival_fraction:g}-{voices}" if festival_fraction > 0 else ""
     key = hashlib.sha256(f"{DATA_VERSION}-{seed}-{n_utterances}{mix}".encode()).hexdigest()[:16]
     path = cache_dir / f"corpus-{key}.npz"
     if path.exists():
@@ -307,5 +337,6 @@ def pose_targets(labels: np.ndarray, smooth_frames: int = 5) -> np.ndarray:
     return out
 
 
-__all__ = ["HOP", "SAMPLE_RATE", "VISEMES", "FestivalSpec", "Utterance", "UtteranceSpec", "build_corpus",
-           "frame_labels", "make_utterance", "pose_targets", "random_festival_spec", "random_spec"]
+__all__ = ["HOP", "HUMAN_VOICES", "SAMPLE_RATE", "VISEMES", "FestivalSpec", "Utterance", "UtteranceSpec",
+           "build_corpus", "frame_labels", "make_utterance", "pose_targets", "random_festival_spec", "random_spec",
+           "synthesize_human"]

@@ -4,7 +4,9 @@
   ``ˈaɪ`` or ``ˌl̩ː``; :func:`ipa_to_visemes` strips stress, length, tie and diacritic marks and
   glottal onsets, then splits the rest into table symbols (affricates like ``tʃ`` first). A diphthong
   gives two visemes; the caller splits the phoneme's duration evenly among them.
-- :data:`RADIO_IPA`: Festival's US English ("radio") phones -> IPA symbols of :data:`IPA_VISEMES`.
+- :data:`RADIO_IPA`: Festival's (and flite's) US English ("radio") phones -> IPA symbols of :data:`IPA_VISEMES`;
+  :data:`ITALIAN_IPA`, :data:`FINNISH_IPA`, :data:`CZECH_IPA`, :data:`CATALAN_IPA` the same for the phone
+  sets of Festival's Italian, Finnish, Czech and Catalan voices.
 - :data:`CMU_VISEMES`: CMU/ARPAbet phones (pocketsphinx alignments) -> OVR viseme, for evaluation.
 - :data:`VISEME_POSES`: OVR viseme -> target weights of the 18 :data:`ARKIT_MOUTH` blend-shapes.
 - :data:`COARSE_CLASSES`: the 5 coarse mouth classes used in evaluation.
@@ -117,6 +119,43 @@ RADIO_IPA: dict[str, str] = {
     "k": "k", "l": "l", "m": "m", "n": "n", "nx": "n", "ng": "ŋ", "ow": "oʊ", "oy": "ɔɪ", "p": "p",
     "r": "ɹ", "s": "s", "sh": "ʃ", "t": "t", "th": "θ", "uh": "ʊ", "uw": "u", "v": "v", "w": "w",
     "y": "j", "z": "z", "zh": "ʒ", "pau": "", "h#": "", "brth": "",
+}
+
+
+# ---- Festival's non-English phone sets (voices built from human recordings) -> IPA -----------------------
+# One table per phone set, written from each set's articulatory features (vowel height/front/round,
+# consonant type/place/voicing in `PhoneSet.description`). Length (":") and stress ("1") variants are
+# the same mouth shape; pauses ("#", "##", "_", "pau") are silence (Czech "_" is a glottal stop between
+# words: no mouth shape of its own).
+_IT_VOWELS = {"i": "i", "e": "e", "E": "ɛ", "a": "a", "o": "o", "O": "ɔ", "u": "u"}
+ITALIAN_IPA: dict[str, str] = {  # phone set "italian": pc_diphone, lp_diphone
+    **_IT_VOWELS, **{v + "1": ipa for v, ipa in _IT_VOWELS.items()},
+    "j": "j", "w": "w", "p": "p", "t": "t", "k": "k", "b": "b", "d": "d", "g": "ɡ", "f": "f", "s": "s",
+    "S": "ʃ", "v": "v", "z": "z", "Z": "ʒ", "ts": "ts", "tS": "tʃ", "dz": "dz", "dZ": "dʒ", "m": "m",
+    "n": "n", "J": "ɲ", "ng": "ŋ", "nf": "ɱ", "l": "l", "L": "ʎ", "r": "r", "#": "",
+}
+_FI_SHORT = {
+    "a": "ɑ", "e": "e", "i": "i", "o": "o", "u": "u", "y": "y", "@": "æ", "7": "ø", "&": "ə",
+    "p": "p", "t": "t", "k": "k", "b": "b", "d": "d", "g": "ɡ", "f": "f", "T": "θ", "D": "ð", "s": "s",
+    "z": "z", "S": "ʃ", "Z": "ʒ", "h": "h", "v": "ʋ", "m": "m", "n": "n", "N": "ŋ", "l": "l", "L": "l",
+    "r": "r", "j": "j", "w": "w",
+}
+FINNISH_IPA: dict[str, str] = {  # phone set "finnish" (Suopuhe): hy_fi_mv_diphone, suo_fi_lj_diphone
+    **_FI_SHORT, **{p + ":": ipa for p, ipa in _FI_SHORT.items()}, "#": "", "##": "",
+}
+CZECH_IPA: dict[str, str] = {  # phone set "czech": czech_dita, czech_machac
+    "a": "a", "a:": "a", "e": "ɛ", "e:": "ɛ", "i": "ɪ", "i:": "i", "o": "o", "o:": "o", "u": "u", "u:": "u",
+    "b": "b", "c": "ts", "c~": "tʃ", "ch": "x", "d": "d", "d~": "ɟ", "dz": "dz", "dz~": "dʒ", "f": "f",
+    "g": "ɡ", "h": "ɦ", "j": "j", "k": "k", "l": "l", "m": "m", "n": "n", "n*": "ŋ", "n~": "ɲ", "p": "p",
+    "r": "r", "r~": "r̝", "r~*": "r̝̊", "s": "s", "s~": "ʃ", "t": "t", "t~": "c", "v": "v", "z": "z",
+    "z~": "ʒ", "#": "", "_": "",
+}
+_CA_VOWELS = {"a": "a", "e": "e", "E": "ɛ", "i": "i", "o": "o", "O": "ɔ", "u": "u"}
+CATALAN_IPA: dict[str, str] = {  # phone set "upc_catalan-central": upc_ca_ona_hts
+    **_CA_VOWELS, **{v + "1": ipa for v, ipa in _CA_VOWELS.items()}, "ax": "ə", "j": "j", "w": "w",
+    "p": "p", "t": "t", "k": "k", "b": "b", "d": "d", "g": "ɡ", "f": "f", "s": "s", "z": "z", "S": "ʃ",
+    "Z": "ʒ", "m": "m", "n": "n", "J": "ɲ", "l": "l", "L": "ʎ", "r": "ɾ", "rr": "r",
+    "pau": "", "_": "", "#": "",
 }
 
 

@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--utterances", type=int, default=6000, help="synthetic utterances in the corpus")
     ap.add_argument("--festival-fraction", type=float, default=D.FESTIVAL_FRACTION,
-                    help="share of the utterances from Festival voices (0: espeak only)")
+                    help="share of the utterances from the human-recorded Festival and flite voices (0: espeak only)")
     ap.add_argument("--init", type=Path, default=None, help="start from these weights (.npz) instead of random ones")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--crop-seconds", type=float, default=3.0)
