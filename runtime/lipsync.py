@@ -2,7 +2,7 @@
 100 frames/s, as a FaceMotion.
 
 Two running modes share one post-processing path:
-- AUDIO_CLIPS: a whole file or array, decoded as a stream and run in the bundle's fixed windows (8 s in
+- AUDIO_CLIPS: a whole file or array, decoded as a stream and run in the bundle's fixed windows (16 s in
   the shipped one; bounded memory).
 - AUDIO_STREAM: push 16 kHz chunks (10–100 ms); the streaming model runs once per 10 ms hop with
   per-layer caches. Frame i (time 10·i ms) is returned once audio up to 10·i + `latency_ms` has been
