@@ -53,6 +53,10 @@ def export_onnx(spec: ModelSpec, path: str | Path, *, opset: int = DEFAULT_OPSET
     return path
 
 
+#: The names of the nodes prelu_as_depthwise writes (a full-match pattern, as QuantizationConfig.ignored_scope).
+PRELU_REWRITE_NODES = r".+_prelu_(neg|relu|scaled|add)"
+
+
 def prelu_as_depthwise(data: bytes) -> tuple[bytes, int]:
     """ONNX Runtime's CPU graph for per-channel PRelu: (new model bytes, PRelu nodes rewritten).
 

@@ -47,6 +47,9 @@ class CalibrationMethod(_Choice):
     PERCENTILE = "percentile"
 
 
+ONNX_QUANTIZERS = ("onnxruntime", "nncf")
+
+
 @dataclass(frozen=True, kw_only=True)
 class QuantizationConfig:
     precision: Precision = Precision.INT8
@@ -67,6 +70,10 @@ class QuantizationConfig:
     single int8 range is set by its widest values and washes out the ones that matter."""
     weight_threshold: int = 2048
     """Core ML only: weight tensors with fewer elements stay in float."""
+    onnx_quantizer: str = "onnxruntime"
+    """ONNX target only: `onnxruntime` (quantize_static: QDQ on each quantized op's inputs and output, which
+    ORT fuses into int8 kernels) or `nncf` (NNCF's ONNX backend: QDQ on inputs only, plus fast bias
+    correction; more accurate where many layers feed float ops, but those layers then run dequantized)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -93,6 +100,9 @@ class QuantizationConfig:
                 isinstance(n, str) and re.fullmatch(r"[\w.]+", n) for n in self.float_modules):
             raise InputError("QuantizationConfig.float_modules must be a tuple of module names like 'frontend'")
         set_(self, "float_modules", tuple(self.float_modules))
+        if self.onnx_quantizer not in ONNX_QUANTIZERS:
+            raise InputError(f"QuantizationConfig.onnx_quantizer must be one of {', '.join(ONNX_QUANTIZERS)}, "
+                             f"got {self.onnx_quantizer!r}")
 
     @property
     def symmetric(self) -> bool:
@@ -110,7 +120,8 @@ class QuantizationConfig:
                 "calibration_method": str(self.calibration_method), "seed": self.seed,
                 "float_outputs": self.float_outputs,
                 **({"ignored_scope": list(self.ignored_scope)} if self.ignored_scope else {}),
-                **({"float_modules": list(self.float_modules)} if self.float_modules else {})}
+                **({"float_modules": list(self.float_modules)} if self.float_modules else {}),
+                **({"onnx_quantizer": self.onnx_quantizer} if self.onnx_quantizer != "onnxruntime" else {})}
 
     def _refuse(self, tool: str, what: str) -> InputError:
         return InputError(f"{tool} has no {what}; change the QuantizationConfig for this target")
@@ -147,10 +158,12 @@ class QuantizationConfig:
                                  else {})},
         }
 
-    def to_nncf_kwargs(self, graph: Any) -> dict[str, Any]:
+    def to_nncf_kwargs(self, graph: Any, *, per_tensor_activations: bool = False) -> dict[str, Any]:
         """Keyword arguments of nncf.quantize (after the model and the nncf.Dataset). `graph`: the ONNX
-        model the OpenVINO IR was converted from; its node names are the IR's op names (a conv's weight op
-        is `<name>/WithoutBiases`), so the float nodes become IgnoredScope patterns."""
+        model (quantized itself, or the one the OpenVINO IR was converted from: its node names are the IR's
+        op names, a conv's weight op being `<name>/WithoutBiases`), so the float nodes become IgnoredScope
+        patterns. `per_tensor_activations`: ONNX Runtime's QLinearConv takes one input scale, while NNCF
+        may give a depthwise convolution's input one scale per channel."""
         nncf = require("nncf", "export")
         from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, QuantizationParameters
         from nncf.quantization.range_estimator import RangeEstimatorParametersSet
@@ -161,6 +174,8 @@ class QuantizationConfig:
         floats = self.float_nodes(graph)
         advanced = AdvancedQuantizationParameters(
             weights_quantization_params=None if self.per_channel else QuantizationParameters(per_channel=False),
+            activations_quantization_params=QuantizationParameters(per_channel=False) if per_tensor_activations
+            else None,
             activations_range_estimator_params=estimator)
         return {
             "preset": nncf.QuantizationPreset(self.preset.value),

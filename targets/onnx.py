@@ -1,15 +1,18 @@
 """ONNX: fp32 is the exported graph; fp16 converts weights and compute to float16 but keeps float32
-I/O; int8 is static QDQ (per-channel weights) calibrated on real inputs. quantize_dynamic is never used:
-its ConvInteger makes conv nets slower than fp32."""
+I/O; int8 is static QDQ (per-channel weights) calibrated on real inputs, by onnxruntime's quantize_static
+or by NNCF (QuantizationConfig.onnx_quantizer). quantize_dynamic is never used: its ConvInteger makes
+conv nets slower than fp32."""
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from talkies.errors import InputError, require
-from talkies.export.onnx import DEFAULT_OPSET, MIN_OPSET, export_onnx, onnx_bytes, prelu_as_depthwise
+from talkies.export.onnx import (DEFAULT_OPSET, MIN_OPSET, PRELU_REWRITE_NODES, export_onnx, onnx_bytes,
+                                 prelu_as_depthwise)
 from talkies.export.quiet import quiet, step
 from talkies.export.spec import ModelSpec
 from talkies.quantization.config import QuantizationConfig
@@ -53,22 +56,38 @@ class ONNXTarget(Target):
             onnx.save_model(model, str(out))
             notes.append("float16 weights and compute, float32 I/O (keep_io_types)")
         else:
-            quantization = require("onnxruntime.quantization", "runtime")
             dataset = self.calibration(spec, config)
-            with tempfile.TemporaryDirectory(prefix="talkies-ort-") as tmp:
-                fp32 = export_onnx(spec, Path(tmp) / "fp32.onnx", opset=options.opset)
-                kwargs = config.to_ort_kwargs(onnx.load_model(str(fp32)))
-                reader = dataset.to_ort()
-                with quiet():
-                    quantization.quantize_static(str(fp32), str(out), reader, **kwargs)
-            quantized = sum(n.op_type == "DequantizeLinear" for n in onnx.load_model(str(out)).graph.node)
-            notes.append(f"static QDQ int8, {'per-channel' if config.per_channel else 'per-tensor'} weights, "
+            if config.onnx_quantizer == "nncf":
+                model = self._nncf_int8(spec, options, config, dataset)
+                onnx.save_model(model, str(out))
+            else:
+                quantization = require("onnxruntime.quantization", "runtime")
+                with tempfile.TemporaryDirectory(prefix="talkies-ort-") as tmp:
+                    fp32 = export_onnx(spec, Path(tmp) / "fp32.onnx", opset=options.opset)
+                    kwargs = config.to_ort_kwargs(onnx.load_model(str(fp32)))
+                    with quiet():
+                        quantization.quantize_static(str(fp32), str(out), dataset.to_ort(), **kwargs)
+                model = onnx.load_model(str(out))
+            quantized = sum(n.op_type == "DequantizeLinear" for n in model.graph.node)
+            tool = "NNCF" if config.onnx_quantizer == "nncf" else "onnxruntime"
+            notes.append(f"static QDQ int8 ({tool}), {'per-channel' if config.per_channel else 'per-tensor'} weights, "
                          f"calibrated on {len(dataset)} real samples; float32 I/O"
                          f"{'; output layers in float' if config.float_outputs else ''}" if quantized else
-                         "int8 asked, but ORT quantized no operator of this graph (it runs in float32)")
+                         f"int8 asked, but {tool} quantized no operator of this graph (it runs in float32)")
             quant = config.describe()
         return Artifact(model_file=model_file, files=[model_file], inputs=spec_tensors(spec),
                         outputs=spec_tensors(spec, outputs=True), backend=self.backend,
                         runtime_hints={"onnxruntime": {"providers": ["CPUExecutionProvider"]}},
                         notes=notes, quantization=quant)
+
+    @staticmethod
+    def _nncf_int8(spec: ModelSpec, options: ONNXOptions, config: QuantizationConfig, dataset: Any) -> Any:
+        """NNCF's ONNX backend on the graph ORT runs in fp32 (PRelus rewritten); those rewritten PRelus stay
+        float, and activations get one scale each (ORT's QLinearConv takes no per-channel input scale)."""
+        onnx, nncf = require("onnx", "export"), require("nncf", "export")
+        data, rewritten = prelu_as_depthwise(onnx_bytes(spec, opset=options.opset))
+        model = onnx.load_model_from_string(data)
+        scope = replace(config, ignored_scope=(*config.ignored_scope, PRELU_REWRITE_NODES)) if rewritten else config
+        with step(f"{spec.name}: NNCF int8 quantization on {len(dataset)} samples"), quiet():
+            return nncf.quantize(model, dataset.to_nncf(), **scope.to_nncf_kwargs(model, per_tensor_activations=True))
 

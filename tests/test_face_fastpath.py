@@ -5,6 +5,7 @@ LiteRT's one-op PRELU."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -144,7 +145,7 @@ def test_prelu_as_depthwise_keeps_the_outputs():
     ort = pytest.importorskip("onnxruntime")
     from onnx import TensorProto, helper, numpy_helper
 
-    from talkies.export.onnx import prelu_as_depthwise
+    from talkies.export.onnx import PRELU_REWRITE_NODES, prelu_as_depthwise
 
     rng = np.random.default_rng(3)
     w = rng.normal(size=(8, 3, 3, 3)).astype(np.float32)
@@ -161,8 +162,11 @@ def test_prelu_as_depthwise_keeps_the_outputs():
     data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9).SerializeToString()
     new, rewritten = prelu_as_depthwise(data)
     assert rewritten == 1
-    ops = [n.op_type for n in onnx.load_model_from_string(new).graph.node]
+    nodes = onnx.load_model_from_string(new).graph.node
+    ops = [n.op_type for n in nodes]
     assert ops.count("PRelu") == 1 and ops.count("Conv") == 3
+    # the pattern that keeps them float under int8 (QuantizationConfig.ignored_scope) names exactly these
+    assert [n.op_type for n in nodes if re.fullmatch(PRELU_REWRITE_NODES, n.name)] == ["Conv", "Relu", "Conv", "Add"]
     x = rng.normal(size=(1, 3, 16, 16)).astype(np.float32)
     want = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     got = ort.InferenceSession(new, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]

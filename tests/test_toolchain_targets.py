@@ -79,6 +79,32 @@ def test_litert_int8_without_float_outputs_has_int8_outputs(tmp_path):
     assert by_name["features"].shape == [1, 8, 8, 16]
 
 
+def test_onnx_int8_through_nncf(tmp_path):
+    """onnx_quantizer="nncf": NNCF's ONNX backend writes the QDQ graph, which ORT runs within tolerance, with
+    one scale per activation (ORT's QLinearConv refuses per-channel input scales), recorded in the manifest."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    from talkies.targets.bundle_writer import export_bundle
+
+    config = QuantizationConfig(onnx_quantizer="nncf", calibration_size=8)
+    with Bundle(export_bundle(tiny_spec(), "onnx", "int8", tmp_path / "b", get_target("onnx").options(
+            quantization=config))) as bundle:
+        m = bundle.manifest
+        graph = onnx.load_model(str(bundle.root / m.model_file)).graph
+    assert m.parity.passed
+    assert m.runtime_hints["quantization"]["onnx_quantizer"] == "nncf"
+    assert any("static QDQ int8 (NNCF)" in note for note in m.runtime_hints["notes"])
+    consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    weights = {n.input[1] for n in graph.node if n.op_type == "Conv"}
+    dequantized = {n.output[0]: n for n in graph.node if n.op_type == "DequantizeLinear"}
+    activations = [dequantized[n.input[0]] for n in graph.node if n.op_type == "Conv" and n.input[0] in dequantized]
+    assert activations and all(consts[d.input[1]].size == 1 for d in activations)
+    assert any(w in dequantized and consts[dequantized[w].input[1]].size > 1 for w in weights)  # per-channel weights
+    with pytest.raises(InputError, match="onnx_quantizer must be one of onnxruntime, nncf"):
+        QuantizationConfig(onnx_quantizer="tensorrt")
+
+
 def test_float_litert_has_float_io():
     with Bundle(tiny_bundle("litert", "fp16")) as bundle:
         assert all(t.dtype == "float32" and t.scale is None for t in bundle.manifest.outputs)
@@ -306,6 +332,7 @@ def test_face_models_default_ignored_scopes_are_applied_and_recorded():
             plain = target == "coreml" or (target, model) == ("litert", "face_landmarks")
             want = () if plain else nodes
             assert config.ignored_scope == want
+            assert config.onnx_quantizer == ("nncf" if (target, model) == ("onnx", "face_landmarks") else "onnxruntime")
             assert config.float_outputs is ((target, model) != ("litert", "face_landmarks"))
             assert config.describe().get("ignored_scope", []) == list(want)
             if target == "coreml":
