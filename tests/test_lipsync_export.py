@@ -8,7 +8,8 @@ import pytest
 
 from talkies.export.spec import get_spec
 from talkies.runtime.bundle import Bundle
-from talkies.targets.bundle_writer import export_bundle, verify_bundle
+from talkies.targets.bundle_writer import export_bundle
+from talkies.tests.test_toolchain_tiny import exported_fp32
 from talkies.types import Precision
 
 MODELS = ("lipsync", "lipsync_stream")
@@ -18,13 +19,7 @@ MODELS = ("lipsync", "lipsync_stream")
 @pytest.mark.parametrize("target", ["onnx", "openvino", "litert"])
 @pytest.mark.parametrize("name", MODELS)
 def test_lipsync_fp32_parity_on_every_runtime(tmp_path, name, target):
-    spec = get_spec(name)
-    path = export_bundle(spec, target, "fp32", tmp_path / f"{name}-{target}-fp32")
-    m = Bundle(path).manifest
-    assert m.parity.reference == "fp32 torch module"
-    assert m.parity.measured and m.parity.passed
-    assert m.parity.rel <= 1e-4
-    assert verify_bundle(path).passed
+    exported_fp32(get_spec(name), target, tmp_path, "fp32 torch module")
 
 
 @pytest.mark.slow

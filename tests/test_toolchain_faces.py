@@ -10,7 +10,7 @@ import pytest
 from talkies.errors import AssetError
 from talkies.export.registry import blendshape_metrics, detector_metrics, landmark_metrics
 from talkies.export.spec import get_spec
-from talkies.runtime.bundle import Bundle
+from talkies.tests.test_toolchain_tiny import exported_fp32
 from talkies.types import Precision
 
 FACE_MODELS = ("face_detector", "face_landmarks", "face_blendshapes")
@@ -27,17 +27,10 @@ def face_spec(name: str):
 @pytest.mark.parametrize("target", ["onnx", "openvino", "litert"])
 @pytest.mark.parametrize("name", FACE_MODELS)
 def test_face_model_fp32_parity_against_tflite(tmp_path, name, target):
-    from talkies.targets.bundle_writer import export_bundle, verify_bundle
-
     spec = face_spec(name)
-    path = export_bundle(spec, target, "fp32", tmp_path / f"{name}-{target}-fp32")
-    m = Bundle(path).manifest
-    assert m.parity.reference == "original TFLite (ai-edge-litert)"
-    assert m.parity.measured and m.parity.passed
-    assert m.parity.rel <= 1e-4
+    m = exported_fp32(spec, target, tmp_path, "original TFLite (ai-edge-litert)")
     assert [t.name for t in m.outputs] == [t.name for t in spec.outputs] or target == "litert"
     assert {t.name for t in m.outputs} == {t.name for t in spec.outputs}
-    assert verify_bundle(path).passed
 
 
 def test_face_specs_describe_the_models():

@@ -133,6 +133,22 @@ def tiny_bundle(target: str, precision: str) -> Path:
     return export_bundle(tiny_spec(), target, precision, _bundle_root() / f"{TINY}-{target}-{precision}")
 
 
+def exported_fp32(spec: ModelSpec, target: str, tmp_path: Path, reference: str):
+    """Export `spec` to `target` in fp32 and check what every fp32 bundle promises: parity measured against
+    `reference`, passed, within rel 1e-4, and `talkies bundle verify` passing. Returns the manifest."""
+    from talkies.runtime.bundle import Bundle
+    from talkies.targets.bundle_writer import export_bundle, verify_bundle
+
+    path = export_bundle(spec, target, "fp32", tmp_path / f"{spec.name}-{target}-fp32")
+    with Bundle(path) as bundle:
+        m = bundle.manifest
+    assert m.parity.reference == reference
+    assert m.parity.measured and m.parity.passed
+    assert m.parity.rel <= 1e-4
+    assert verify_bundle(path).passed
+    return m
+
+
 def test_tiny_spec_is_registered_and_deterministic():
     spec = tiny_spec()
     a, b = spec.test_inputs(), spec.test_inputs()
