@@ -540,9 +540,14 @@ def _quantization_recipe(model: str, target: str, precision: str) -> dict:
     return toolchain.quantization_config(get_spec(model), Precision(precision), toolchain.options()).describe()
 
 
+#: Keys a target adds to the recorded quantization beside the config's own (Core ML: "weights only").
+_TARGET_NOTES = frozenset({"scope"})
+
+
 def _same_recipe(recorded: dict, today: dict) -> bool:
-    """The config's own fields (a target may add notes of its own, such as Core ML's weights-only scope)."""
-    return all(recorded.get(k) == today.get(k) for k in {*today, "ignored_scope", "float_modules"})
+    """Every key either side records, but the targets' own notes: a field describe() leaves out at its
+    default (ignored_scope, float_modules, onnx_quantizer) differs when only one side has it."""
+    return all(recorded.get(k) == today.get(k) for k in {*recorded, *today} - _TARGET_NOTES)
 
 
 #: sha256 of the test vectors each model's bundles would ship now, computed once per process.

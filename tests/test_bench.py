@@ -225,6 +225,8 @@ def test_bundle_quantized_with_another_recipe_is_stale():
     assert not harness._same_recipe({**today, "ignored_scope": ["node_add"]}, today)
     assert not harness._same_recipe({k: v for k, v in today.items() if k != "ignored_scope"}, today)
     assert not harness._same_recipe({**today, "calibration_size": 8}, today)
+    blendshapes = harness._quantization_recipe("face_blendshapes", "onnx", "int8")  # onnx_quantizer left out
+    assert not harness._same_recipe({**blendshapes, "onnx_quantizer": "nncf"}, blendshapes)
 
 
 def test_int8_speedup_pairs_bundles_and_times_them_alternately(tiny):
