@@ -59,7 +59,6 @@ VOICE_INFO: dict[str, Voice] = {
 VOICES: dict[str, str] = {name: v.package for name, v in VOICE_INFO.items()}
 APT_PACKAGES: tuple[str, ...] = ("festival", *VOICES.values())
 INSTALL_COMMAND = "apt-get install -y --no-install-recommends " + " ".join(APT_PACKAGES)
-DIPHONE_VOICES = frozenset(name for name, v in VOICE_INFO.items() if v.engine == "diphone")
 PITCH_VOICES = frozenset(name for name, v in VOICE_INFO.items() if v.pitch)
 _MARK = "@@talkies"
 
