@@ -90,6 +90,11 @@ class CalibrationDataset:
         nncf = require("nncf", "export")
         return nncf.Dataset(list(self._samples))
 
+    def to_aeq(self, signature: str, arg_names: Sequence[str]) -> dict[str, list[Feeds]]:
+        """ai-edge-quantizer's calibration data, {signature key: samples}, each sample keyed by the
+        signature's input names (`arg_names`, in input order). A list: the quantizer counts it first."""
+        return {signature: [{a: s[n] for a, n in zip(arg_names, self.input_names)} for s in self._samples]}
+
     def torch_batches(self) -> Iterator[tuple["torch.Tensor", ...]]:
         """Positional torch tensors in input order, for a PT2E (LiteRT) calibration loop."""
         torch = require("torch", "export")

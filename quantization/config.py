@@ -13,7 +13,9 @@ fast_bias_correction=..., ignored_scope=...)`):
 - `ignored_scope`: regular expressions (full match) of node names to keep in float: ONNX node names
   for ORT, the same names in the OpenVINO IR for NNCF (a conv's weight op is `<name>/WithoutBiases`),
   and for LiteRT's PT2E quantizer the torch.export node names with the ONNX exporter's `node_` prefix
-  (`conv2d_2` is `node_conv2d_2`; the exporter renames depthwise convs, which then match nothing there).
+  (`conv2d_2` is `node_conv2d_2`; the exporter renames depthwise convs, which then match nothing there);
+  for LiteRT through ai-edge-quantizer, `OP_TYPE scope` strings of the float .tflite's ops (the scope
+  is ai-edge-quantizer's: the op's output tensor names, each followed by `;`).
 - `float_modules`: torch submodule names (e.g. `frontend`, also matching `net.frontend`) whose ops stay
   float on every toolchain: found through the ONNX exporter's name-scope metadata for ORT and NNCF, and
   through torch.export's module stack for LiteRT. Unlike node names, they survive re-export.
@@ -48,6 +50,7 @@ class CalibrationMethod(_Choice):
 
 
 ONNX_QUANTIZERS = ("onnxruntime", "nncf")
+LITERT_QUANTIZERS = ("pt2e", "ai_edge_quantizer")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +77,10 @@ class QuantizationConfig:
     """ONNX target only: `onnxruntime` (quantize_static: QDQ on each quantized op's inputs and output, which
     ORT fuses into int8 kernels) or `nncf` (NNCF's ONNX backend: QDQ on inputs only, plus fast bias
     correction; more accurate where many layers feed float ops, but those layers then run dequantized)."""
+    litert_quantizer: str = "pt2e"
+    """LiteRT target only: `pt2e` (torch's PT2E on the torch module, then conversion) or `ai_edge_quantizer`
+    (Google's quantizer for .tflite files, on the float conversion: each TFLite op can stay float, so a
+    mixed-precision scope can be chosen op by op)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -103,6 +110,9 @@ class QuantizationConfig:
         if self.onnx_quantizer not in ONNX_QUANTIZERS:
             raise InputError(f"QuantizationConfig.onnx_quantizer must be one of {', '.join(ONNX_QUANTIZERS)}, "
                              f"got {self.onnx_quantizer!r}")
+        if self.litert_quantizer not in LITERT_QUANTIZERS:
+            raise InputError(f"QuantizationConfig.litert_quantizer must be one of {', '.join(LITERT_QUANTIZERS)}, "
+                             f"got {self.litert_quantizer!r}")
 
     @property
     def symmetric(self) -> bool:
@@ -121,7 +131,8 @@ class QuantizationConfig:
                 "float_outputs": self.float_outputs,
                 **({"ignored_scope": list(self.ignored_scope)} if self.ignored_scope else {}),
                 **({"float_modules": list(self.float_modules)} if self.float_modules else {}),
-                **({"onnx_quantizer": self.onnx_quantizer} if self.onnx_quantizer != "onnxruntime" else {})}
+                **({"onnx_quantizer": self.onnx_quantizer} if self.onnx_quantizer != "onnxruntime" else {}),
+                **({"litert_quantizer": self.litert_quantizer} if self.litert_quantizer != "pt2e" else {})}
 
     def _refuse(self, tool: str, what: str) -> InputError:
         return InputError(f"{tool} has no {what}; change the QuantizationConfig for this target")
@@ -199,6 +210,35 @@ class QuantizationConfig:
         return {"is_per_channel": self.per_channel, "is_qat": False, "is_dynamic": False,
                 "activation_observer": self.calibration_method.value, "float_outputs": self.float_outputs,
                 "float_patterns": list(self.ignored_scope), "float_modules": list(self.float_modules)}
+
+    def to_aeq_recipe(self, ops: list[tuple[str, str]], heads: set[int]) -> list[dict[str, Any]]:
+        """An ai-edge-quantizer recipe (static int8) for a float .tflite whose ops are `ops` ((op type,
+        scope) in graph order; `heads`: indices of the ops that write or read the outputs). The ops that
+        fully match an ignored_scope pattern as `OP_TYPE scope`, and the heads and outputs when
+        float_outputs is set, are `no_quantize`, each op by its exact scope."""
+        if self.calibration_method is not CalibrationMethod.MINMAX:
+            raise self._refuse("ai-edge-quantizer", f"{self.calibration_method} calibration (use minmax)")
+        if self.float_modules:
+            raise self._refuse("ai-edge-quantizer", "float_modules (name the float ops in ignored_scope)")
+        config = {
+            "activation_tensor_config": {"num_bits": 8, "symmetric": self.symmetric, "granularity": "TENSORWISE",
+                                         "dtype": "INT"},
+            "weight_tensor_config": {"num_bits": 8, "symmetric": True, "dtype": "INT",
+                                     "granularity": "CHANNELWISE" if self.per_channel else "TENSORWISE"},
+            "compute_precision": "INTEGER", "explicit_dequantize": False, "skip_checks": False,
+            "min_weight_elements": 0,
+        }
+        recipe = [{"regex": ".*", "operation": "*", "algorithm_key": "min_max_uniform_quantize", "op_config": config}]
+        # Float input: the first int8 op quantizes it where it needs to (the quantizer otherwise adds a
+        # QUANTIZE at the input even when the first op runs float). Float outputs with float_outputs.
+        recipe.append({"regex": ".*", "operation": "INPUT", "algorithm_key": "no_quantize"})
+        if self.float_outputs:
+            recipe.append({"regex": ".*", "operation": "OUTPUT", "algorithm_key": "no_quantize"})
+        patterns = [re.compile(p) for p in self.ignored_scope]
+        for index, (op_type, scope) in enumerate(ops):
+            if (self.float_outputs and index in heads) or any(p.fullmatch(f"{op_type} {scope}") for p in patterns):
+                recipe.append({"regex": f"^{re.escape(scope)}$", "operation": op_type, "algorithm_key": "no_quantize"})
+        return recipe
 
     def to_coreml_kwargs(self) -> dict[str, Any]:
         """Arguments of coremltools.optimize.coreml.OpLinearQuantizerConfig (int8 weights; Core ML keeps

@@ -4,8 +4,13 @@
   (:mod:`.litert_prelu`).
 - fp16: float16 weights through litert-torch's ai-edge-quantizer recipe (`full_fp16_recipe`); compute
   and I/O stay float32 (the weights are dequantized at load).
-- int8: static PT2E (per-channel symmetric weights, affine activations) calibrated on real samples. The
-  converter makes the I/O int8 too, so the manifest records each I/O tensor's scale and zero point.
+- int8: static, calibrated on real samples, by one of two quantizers (`QuantizationConfig.litert_quantizer`):
+  - `pt2e` (default): torch's PT2E on the module (per-channel symmetric weights, affine activations),
+    then conversion;
+  - `ai_edge_quantizer`: Google's quantizer for .tflite files, on the fp32 conversion. It can keep any
+    single TFLite op float, which a mixed-precision scope needs (PT2E makes every convolution write
+    int8). Its calibration smooths each sample's min/max with a moving average.
+  Either way the I/O is int8 too, so the manifest records each I/O tensor's scale and zero point.
 
 The .tflite's own tensor names and order differ from the spec's (`serving_default_output_0_output`...),
 so the I/O is mapped through the signature (args_i / output_i follow the spec's order) and listed in the
@@ -68,7 +73,24 @@ class LiteRTTarget(Target):
         args = torch_args(spec, spec.dummy_inputs())
         notes: list[str] = []
         quant = None
-        if precision is Precision.INT8:
+        edge = None
+        if precision is Precision.INT8 and config.litert_quantizer == "ai_edge_quantizer":
+            config.to_aeq_recipe([], set())  # refuses unsupported settings before any work
+            dataset = self.calibration(spec, config)
+            float_file = workdir / f"{spec.name}.float.tflite"
+            with step(f"{spec.name}: converting to LiteRT (fp32, for ai-edge-quantizer)"), native_prelu():
+                _litert_torch().convert(module, args).export(str(float_file))
+            with step(f"{spec.name}: ai-edge-quantizer int8 calibration and quantization"):
+                quantized = _aeq_int8(spec, float_file, dataset, config)
+            float_file.unlink()
+            (workdir / model_file).write_bytes(quantized)
+            counts = _int8_ops(workdir / model_file)
+            int8_ops = ", ".join(f"{n} {op}" for op, n in sorted(counts.items())) or "none"
+            notes.append(f"static int8 (ai-edge-quantizer), calibrated on {len(dataset)} real samples; float input, "
+                         f"{'float' if config.float_outputs else 'int8'} outputs; int8 ops: {int8_ops}; "
+                         "the other ops run float (mixed-precision scope; PRELU has no int8 kernel there)")
+            quant = config.describe()
+        elif precision is Precision.INT8:
             kwargs = config.to_litert_kwargs()  # refuses unsupported settings before any work
             dataset = self.calibration(spec, config)
             batches = dataset.torch_batches()
@@ -87,8 +109,9 @@ class LiteRTTarget(Target):
                 notes.append("float16 weights (ai-edge-quantizer fp16 recipe); float32 compute and I/O")
             with step(f"{spec.name}: converting to LiteRT ({precision})"), native_prelu():
                 edge = _litert_torch().convert(module, args, quant_config=quant_config)
-        with step(f"{spec.name}: writing {model_file}"):
-            edge.export(str(workdir / model_file))
+        if edge is not None:
+            with step(f"{spec.name}: writing {model_file}"):
+                edge.export(str(workdir / model_file))
         inputs, outputs = map_io(spec, workdir / model_file)
         return Artifact(model_file=model_file, files=[model_file], inputs=inputs, outputs=outputs,
                         backend=self.backend, runtime_hints={"litert": {"xnnpack": True}}, notes=notes,
@@ -119,6 +142,59 @@ class LiteRTTarget(Target):
         dataset.calibrate_torch(prepared, batches)
         converted = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
         return litert_torch.convert(converted, args, quant_config=quant_config.QuantConfig(pt2e_quantizer=quantizer))
+
+
+def tflite_ops(path: Path) -> list[tuple[str, str]]:
+    """(op type, ai-edge-quantizer scope) of each op of a .tflite's main graph, in order: the names that
+    QuantizationConfig.ignored_scope patterns match as `OP_TYPE scope` on the ai-edge-quantizer path."""
+    return _ops(_read_tflite(path))
+
+
+def _read_tflite(path: Path) -> Any:
+    from ai_edge_quantizer.utils import tfl_flatbuffer_utils as tfl
+
+    return tfl.read_model(path)
+
+
+def _ops(model: Any) -> list[tuple[str, str]]:
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_quantizer.utils import tfl_flatbuffer_utils as tfl
+
+    names = {code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    graph = model.subgraphs[0]
+    return [(names.get(model.operatorCodes[op.opcodeIndex].builtinCode, "CUSTOM"),
+             tfl.get_op_scope(op, graph.tensors)) for op in graph.operators]
+
+
+def _aeq_int8(spec: ModelSpec, float_file: Path, dataset: Any, config: QuantizationConfig) -> bytes:
+    """Static int8 of a float .tflite by ai-edge-quantizer, calibrated on the dataset."""
+    quantizer = require("ai_edge_quantizer.quantizer", "export")
+    model = _read_tflite(float_file)
+    signature = model.signatureDefs[0]
+    outputs = {t.tensorIndex for t in signature.outputs}
+    # The ops that write an output, and those that read one: were a reader int8, the quantizer would
+    # make the graph's output its int8 copy (and leave the signature on the float tensor).
+    heads = {i for i, op in enumerate(model.subgraphs[0].operators) if (set(op.outputs) | set(op.inputs)) & outputs}
+    q = quantizer.Quantizer(str(float_file))
+    q.load_quantization_recipe(config.to_aeq_recipe(_ops(model), heads))
+    key = signature.signatureKey.decode()
+    # litert-torch names the signature inputs args_0, args_1, ... in the spec's order
+    ranges = q.calibrate(dataset.to_aeq(key, [f"args_{i}" for i in range(len(spec.inputs))]), num_threads=1)
+    return bytes(q.quantize(ranges, enable_progress_report=False).quantized_model)
+
+
+def _int8_ops(path: Path) -> dict[str, int]:
+    """How many ops of each type compute in int8 (their first output is int8), QUANTIZE/DEQUANTIZE aside."""
+    from ai_edge_quantizer.utils import tfl_flatbuffer_utils as tfl
+
+    model = _read_tflite(path)
+    graph = model.subgraphs[0]
+    counts: dict[str, int] = {}
+    for op, (op_type, _) in zip(graph.operators, _ops(model)):
+        if op_type not in ("QUANTIZE", "DEQUANTIZE") and op.outputs and \
+                tfl.TENSOR_CODE_TO_TYPE.get(graph.tensors[op.outputs[0]].type) == "INT8":
+            counts[op_type] = counts.get(op_type, 0) + 1
+    return counts
 
 
 def _float_nodes_quantizer_class() -> type:

@@ -33,6 +33,27 @@ def test_face_model_fp32_parity_against_tflite(tmp_path, name, target):
     assert {t.name for t in m.outputs} == {t.name for t in spec.outputs}
 
 
+@pytest.mark.slow
+def test_litert_int8_landmarks_keep_the_chosen_ops_float_and_pass_parity(tmp_path):
+    """The LiteRT int8 landmark bundle goes through ai-edge-quantizer with the per-op scope of
+    export/registry.py: its patterns still name the converter's ops (80 of the 138 convolutions and adds
+    int8), the I/O is float, and the bundle meets the 1.5 px parity tolerance."""
+    from talkies.export.registry import LANDMARK_LITERT_FLOAT_OPS
+    from talkies.runtime.bundle import Bundle
+    from talkies.targets.bundle_writer import export_bundle
+    from talkies.targets.litert import _int8_ops
+
+    spec = face_spec("face_landmarks")
+    with Bundle(export_bundle(spec, "litert", "int8", tmp_path / "b")) as bundle:
+        m = bundle.manifest
+        counts = _int8_ops(bundle.root / m.model_file)
+    assert m.parity.passed and m.parity.metrics["mean_landmark_px"] <= 1.5
+    assert counts == {"ADD": 15, "CONV_2D": 47, "DEPTHWISE_CONV_2D": 18}
+    assert all(t.dtype == "float32" for t in [*m.inputs, *m.outputs])
+    recipe = m.runtime_hints["quantization"]
+    assert recipe["litert_quantizer"] == "ai_edge_quantizer" and recipe["ignored_scope"] == list(LANDMARK_LITERT_FLOAT_OPS)
+
+
 def test_face_specs_describe_the_models():
     det, lm, bs = (face_spec(n) for n in FACE_MODELS)
     assert [t.shape for t in det.inputs] == [(1, 128, 128, 3)]

@@ -105,6 +105,52 @@ def test_onnx_int8_through_nncf(tmp_path):
         QuantizationConfig(onnx_quantizer="tensorrt")
 
 
+def test_litert_int8_through_ai_edge_quantizer(tmp_path):
+    """litert_quantizer="ai_edge_quantizer": the fp32 .tflite quantized op by op; float I/O, the output
+    layers float, parity within tolerance, recorded; an ignored_scope pattern (`OP_TYPE scope`) keeps
+    every op it names float."""
+    from talkies.targets.bundle_writer import export_bundle
+    from talkies.targets.litert import _int8_ops, tflite_ops
+
+    def export(name, **fields):
+        config = QuantizationConfig(litert_quantizer="ai_edge_quantizer", calibration_size=8, **fields)
+        options = get_target("litert").options(quantization=config)
+        with Bundle(export_bundle(tiny_spec(), "litert", "int8", tmp_path / name, options)) as bundle:
+            return bundle.manifest, _int8_ops(bundle.root / bundle.manifest.model_file), \
+                tflite_ops(bundle.root / bundle.manifest.model_file)
+
+    m, counts, ops = export("all")
+    assert m.parity.passed
+    assert m.runtime_hints["quantization"]["litert_quantizer"] == "ai_edge_quantizer"
+    assert any("ai-edge-quantizer" in note and "int8 ops: " in note for note in m.runtime_hints["notes"])
+    assert all(t.dtype == "float32" and t.scale is None for t in [*m.inputs, *m.outputs])
+    assert counts.get("CONV_2D", 0) >= 2 and counts.get("DEPTHWISE_CONV_2D") == 1
+    assert any(op == "QUANTIZE" for op, _ in ops)
+    m, counts, _ = export("no_conv", ignored_scope=(r"CONV_2D .*",))
+    assert m.parity.passed and "CONV_2D" not in counts and counts.get("DEPTHWISE_CONV_2D") == 1
+
+
+def test_aeq_recipe_names_float_ops_by_exact_scope():
+    ops = [("CONV_2D", "stem;"), ("ADD", "a.b;"), ("PRELU", "act;"), ("CONV_2D", "out;")]
+    recipe = QuantizationConfig(ignored_scope=(r"ADD .*",)).to_aeq_recipe(ops, heads={3})
+    assert recipe[0]["regex"] == ".*" and recipe[0]["op_config"]["weight_tensor_config"]["granularity"] == "CHANNELWISE"
+    assert not recipe[0]["op_config"]["activation_tensor_config"]["symmetric"]
+    floats = {(r["operation"], r["regex"]) for r in recipe[1:]}
+    assert all(r["algorithm_key"] == "no_quantize" for r in recipe[1:])
+    assert floats == {("INPUT", ".*"), ("OUTPUT", ".*"), ("ADD", r"^a\.b;$"), ("CONV_2D", "^out;$")}
+    plain = QuantizationConfig(float_outputs=False, per_channel=False).to_aeq_recipe(ops, heads={3})
+    assert {(r["operation"], r["regex"]) for r in plain[1:]} == {("INPUT", ".*")}
+    assert plain[0]["op_config"]["weight_tensor_config"]["granularity"] == "TENSORWISE"
+    with pytest.raises(InputError, match="ai-edge-quantizer has no histogram calibration"):
+        QuantizationConfig(calibration_method="histogram").to_aeq_recipe(ops, heads=set())
+    with pytest.raises(InputError, match="float_modules"):
+        QuantizationConfig(float_modules=("frontend",)).to_aeq_recipe(ops, heads=set())
+    with pytest.raises(InputError, match="litert_quantizer must be one of pt2e, ai_edge_quantizer"):
+        QuantizationConfig(litert_quantizer="tflite_converter")
+    assert QuantizationConfig(litert_quantizer="ai_edge_quantizer").describe()["litert_quantizer"] == "ai_edge_quantizer"
+    assert "litert_quantizer" not in QuantizationConfig().describe()
+
+
 def test_float_litert_has_float_io():
     with Bundle(tiny_bundle("litert", "fp16")) as bundle:
         assert all(t.dtype == "float32" and t.scale is None for t in bundle.manifest.outputs)
@@ -322,18 +368,19 @@ def test_model_defaults_override_the_config_defaults():
 def test_face_models_default_ignored_scopes_are_applied_and_recorded():
     from types import SimpleNamespace
 
-    from talkies.export.registry import BLENDSHAPE_FLOAT_NODES, LANDMARK_FLOAT_NODES
+    from talkies.export.registry import BLENDSHAPE_FLOAT_NODES, LANDMARK_FLOAT_NODES, LANDMARK_LITERT_FLOAT_OPS
 
     for model, nodes in (("face_blendshapes", BLENDSHAPE_FLOAT_NODES), ("face_landmarks", LANDMARK_FLOAT_NODES)):
         spec = SimpleNamespace(name=model, n_calibration=32)  # all quantization_config reads of a spec
         for target in ("onnx", "openvino", "litert", "coreml"):
             config = get_target(target).quantization_config(spec, Precision.INT8, get_target(target).options())
-            # Core ML int8 is weights only, with no ignored scope; LiteRT keeps the landmark model all int8
-            plain = target == "coreml" or (target, model) == ("litert", "face_landmarks")
-            want = () if plain else nodes
+            # Core ML int8 is weights only, with no ignored scope; LiteRT landmarks have their own per-op scope
+            litert_landmarks = (target, model) == ("litert", "face_landmarks")
+            want = () if target == "coreml" else LANDMARK_LITERT_FLOAT_OPS if litert_landmarks else nodes
             assert config.ignored_scope == want
             assert config.onnx_quantizer == ("nncf" if (target, model) == ("onnx", "face_landmarks") else "onnxruntime")
-            assert config.float_outputs is ((target, model) != ("litert", "face_landmarks"))
+            assert config.litert_quantizer == ("ai_edge_quantizer" if litert_landmarks else "pt2e")
+            assert config.float_outputs
             assert config.describe().get("ignored_scope", []) == list(want)
             if target == "coreml":
                 config.to_coreml_kwargs()  # not refused
