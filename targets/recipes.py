@@ -36,7 +36,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            description="iPhone, smallest download: int8 weights on a float16 ML program, iOS 16+",
            make_options=_options(TargetName.COREML, minimum_deployment_target="iOS16", compute_units="ALL")),
     Recipe(name="android-litert-int8", target=TargetName.LITERT, precision=Precision.INT8,
-           description="Android CPU (XNNPACK): static PT2E int8, int8 input (scales in the manifest)"),
+           description="Android CPU (XNNPACK): static int8 (PT2E, or ai-edge-quantizer where a model needs a "
+                       "per-op scope); int8 input where the first op is int8 (scales in the manifest)"),
     Recipe(name="android-litert-fp32", target=TargetName.LITERT, precision=Precision.FP32,
            description="Android GPU delegate or exact CPU parity: float32 .tflite"),
     Recipe(name="laptop-openvino-int8", target=TargetName.OPENVINO, precision=Precision.INT8,
