@@ -9,8 +9,10 @@
     then conversion;
   - `ai_edge_quantizer`: Google's quantizer for .tflite files, on the fp32 conversion. It can keep any
     single TFLite op float, which a mixed-precision scope needs (PT2E makes every convolution write
-    int8). Its calibration smooths each sample's min/max with a moving average.
-  Either way the I/O is int8 too, so the manifest records each I/O tensor's scale and zero point.
+    int8). Its calibration smooths each sample's min/max with a moving average. The input stays float
+    (the first int8 op quantizes it).
+  PT2E makes the input int8, and the outputs too unless `float_outputs`; the manifest records each
+  int8 I/O tensor's scale and zero point.
 
 The .tflite's own tensor names and order differ from the spec's (`serving_default_output_0_output`...),
 so the I/O is mapped through the signature (args_i / output_i follow the spec's order) and listed in the

@@ -309,6 +309,10 @@ def test_calibration_dataset_from_spec_and_adapters():
     nncf_ds = ds.to_nncf()
     assert len(list(nncf_ds.get_inference_data())) == 5
 
+    aeq = ds.to_aeq("serving_default", ["args_0"])
+    assert list(aeq) == ["serving_default"] and len(aeq["serving_default"]) == 5
+    np.testing.assert_array_equal(aeq["serving_default"][0]["args_0"], ds[0]["image"])
+
     batches = list(ds.torch_batches())
     assert len(batches) == 5 and tuple(batches[0][0].shape) == (1, 32, 32, 3)
 
