@@ -98,21 +98,6 @@ def time_calls(fn: Callable[[int], Any], *, iterations: int, warmup: int = 3, ma
                         warmup=warmup, total_s=sum(wall))
 
 
-def interleaved_medians(fns: list[Callable[[int], Any]], *, iterations: int, warmup: int = 2) -> list[float]:
-    """Median wall milliseconds of each of ``fns``, called in turn (f0, f1, ..., f0, f1, ...) so that
-    every one samples the same moments of a shared machine."""
-    for i in range(warmup):
-        for fn in fns:
-            fn(i)
-    wall: list[list[float]] = [[] for _ in fns]
-    for i in range(iterations):
-        for fn, times in zip(fns, wall):
-            t0 = time.perf_counter()
-            fn(warmup + i)
-            times.append(1000 * (time.perf_counter() - t0))
-    return [statistics.median(times) for times in wall]
-
-
 def median_ms(fn: Callable[[], Any], repeats: int) -> dict[str, float]:
     """Median wall and process-CPU milliseconds of ``repeats`` calls of ``fn``."""
     wall, cpu = [], []

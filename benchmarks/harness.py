@@ -50,9 +50,8 @@ from typing import Any
 
 import numpy as np
 
-from talkies.benchmarks.common import (PARITY_FAILED_DIR, current_rss_mb, fmt, inner_progress_off, interleaved_medians,
-                                       load_average, machine_info, markdown_table, model_bytes, peak_rss_mb,
-                                       time_calls)
+from talkies.benchmarks.common import (PARITY_FAILED_DIR, current_rss_mb, fmt, inner_progress_off, load_average,
+                                       machine_info, markdown_table, model_bytes, peak_rss_mb, time_calls)
 from talkies.errors import InputError, TalkiesError
 from talkies.io import write_text_atomic
 from talkies.log import get_logger, make_progress
@@ -64,7 +63,7 @@ TARGETS = ("onnx", "openvino", "litert", "coreml")
 PRECISIONS = ("fp32", "fp16", "int8")
 PIPELINE_PARTS = ("int8", "tracking", "lipsync", "animate", "kernels")
 TRACKING_PASSES = 5  # timed passes over the clip per tracker (the best is reported, as for MediaPipe)
-INT8_ROUNDS, INT8_CALLS = 15, 20  # int8 speed-up: rounds of interleaved fp32 and int8 calls, one process
+INT8_ROUNDS, INT8_CALLS = 15, 20  # int8 speed-up: rounds of fp32 then int8 calls, one process
 INT8_SPEEDUP_GOALS = {"face_landmarks": 1.3}  # DESIGN's goal, on at least one CPU backend
 REBUILD = ("none", "failed", "all")
 METRIC_SEED = 7  # held-out real inputs for the task metrics (test vectors use 0, calibration 1234)
@@ -617,9 +616,9 @@ def pipeline_rows(config: BenchConfig, rows: list[Row], progress, work: Path) ->
 
 
 def int8_speedup_rows(rows: list[Row]) -> list[PipelineRow]:
-    """int8 against fp32 per model and backend, both sessions in this process (1 thread), their calls
-    interleaved so both sample the same spells of a shared machine: the median over rounds of the ratio
-    of median call times. The bundle rows time each bundle at a different moment."""
+    """int8 against fp32 per model and backend, both sessions in this process (1 thread), timed in
+    alternating rounds so both sample the same spells of a shared machine: the median of the per-round
+    ratios of median call times. The bundle rows time each bundle at a different moment."""
     from talkies.export.parity import unstack_samples
     from talkies.runtime.bundle import Bundle
     from talkies.runtime.session import open_session
@@ -635,9 +634,9 @@ def int8_speedup_rows(rows: list[Row]) -> list[PipelineRow]:
             samples = unstack_samples(a.test_vectors()[0])
             sessions = [open_session(x.manifest, x.root, threads=1) for x in (a, b)]
             ratios = []
-            calls = [lambda i, s=s: s.run(samples[i % len(samples)]) for s in sessions]
             for _ in range(INT8_ROUNDS):
-                medians = interleaved_medians(calls, iterations=INT8_CALLS)
+                medians = [time_calls(lambda i, s=s: s.run(samples[i % len(samples)]), iterations=INT8_CALLS,
+                                      warmup=2).p50_ms for s in sessions]
                 ratios.append(medians[0] / medians[1])
         note = "" if int8.status == Status.OK.value else f"int8 bundle: {int8.status}"
         out.append(PipelineRow("int8 speed-up", f"{model} {target} int8 vs fp32", float(np.median(ratios)),

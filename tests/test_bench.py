@@ -243,13 +243,3 @@ def test_int8_speedup_pairs_bundles_and_times_them_alternately(tiny):
     assert len(row.details["round_ratios"]) == harness.INT8_ROUNDS and row.value > 0
     assert "parity failed" in row.reason
     assert harness.INT8_SPEEDUP_GOALS["face_landmarks"] == 1.3
-
-
-def test_interleaved_medians_call_each_function_in_turn():
-    from talkies.benchmarks.common import interleaved_medians
-
-    calls: list[tuple[str, int]] = []
-    medians = interleaved_medians([lambda i: calls.append(("fp32", i)), lambda i: calls.append(("int8", i))],
-                                  iterations=3, warmup=1)
-    assert calls == [(name, i) for i in range(4) for name in ("fp32", "int8")]
-    assert len(medians) == 2 and all(m >= 0 for m in medians)
