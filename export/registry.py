@@ -157,9 +157,9 @@ LANDMARK_FLOAT_NODES = (r"node_Conv_\d+", r"node_add(_\d+)?", r"node_conv2d_(1|4
 set_model_defaults("face_landmarks", ignored_scope=LANDMARK_FLOAT_NODES)
 set_model_defaults("face_landmarks", target="coreml", ignored_scope=())
 # ONNX Runtime's quantize_static has no bias correction: 2.33 px with this scope as ORT runs it (3.46 px
-# with its graph optimisations off, the QDQ graph run literally). NNCF's ONNX backend (fast bias correction, as on OpenVINO) gives 1.11 px, and
-# runs at 0.7x fp32 instead of 0.4x: the layers that feed float ops (adds, PRelus) run dequantized in ORT
-# either way.
+# with its graph optimisations off, the QDQ graph run literally). NNCF's ONNX backend (fast bias
+# correction, as on OpenVINO) gives 1.11 px, and runs at 0.7x fp32 instead of 0.4x: the layers that feed
+# float ops (adds, PRelus) run dequantized in ORT either way.
 set_model_defaults("face_landmarks", target="onnx", onnx_quantizer="nncf")
 # LiteRT: a TFLite int8 convolution must write int8, so every pre-PReLU output and the residual stream
 # carry one int8 range each (channel ranges differ up to 77x): all int8 is 3.7-4.2 px (PT2E or

@@ -51,6 +51,8 @@ class CalibrationMethod(_Choice):
 
 ONNX_QUANTIZERS = ("onnxruntime", "nncf")
 LITERT_QUANTIZERS = ("pt2e", "ai_edge_quantizer")
+#: Each target's choice of quantizer: the field, and its choices with the default first.
+_QUANTIZER_FIELDS = {"onnx_quantizer": ONNX_QUANTIZERS, "litert_quantizer": LITERT_QUANTIZERS}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,12 +109,10 @@ class QuantizationConfig:
                 isinstance(n, str) and re.fullmatch(r"[\w.]+", n) for n in self.float_modules):
             raise InputError("QuantizationConfig.float_modules must be a tuple of module names like 'frontend'")
         set_(self, "float_modules", tuple(self.float_modules))
-        if self.onnx_quantizer not in ONNX_QUANTIZERS:
-            raise InputError(f"QuantizationConfig.onnx_quantizer must be one of {', '.join(ONNX_QUANTIZERS)}, "
-                             f"got {self.onnx_quantizer!r}")
-        if self.litert_quantizer not in LITERT_QUANTIZERS:
-            raise InputError(f"QuantizationConfig.litert_quantizer must be one of {', '.join(LITERT_QUANTIZERS)}, "
-                             f"got {self.litert_quantizer!r}")
+        for name, choices in _QUANTIZER_FIELDS.items():
+            if getattr(self, name) not in choices:
+                raise InputError(f"QuantizationConfig.{name} must be one of {', '.join(choices)}, "
+                                 f"got {getattr(self, name)!r}")
 
     @property
     def symmetric(self) -> bool:
@@ -131,8 +131,8 @@ class QuantizationConfig:
                 "float_outputs": self.float_outputs,
                 **({"ignored_scope": list(self.ignored_scope)} if self.ignored_scope else {}),
                 **({"float_modules": list(self.float_modules)} if self.float_modules else {}),
-                **({"onnx_quantizer": self.onnx_quantizer} if self.onnx_quantizer != "onnxruntime" else {}),
-                **({"litert_quantizer": self.litert_quantizer} if self.litert_quantizer != "pt2e" else {})}
+                **{name: getattr(self, name) for name, choices in _QUANTIZER_FIELDS.items()
+                   if getattr(self, name) != choices[0]}}
 
     def _refuse(self, tool: str, what: str) -> InputError:
         return InputError(f"{tool} has no {what}; change the QuantizationConfig for this target")

@@ -86,7 +86,7 @@ class LiteRTTarget(Target):
                 quantized = _aeq_int8(spec, float_file, dataset, config)
             float_file.unlink()
             (workdir / model_file).write_bytes(quantized)
-            counts = _int8_ops(workdir / model_file)
+            counts = _int8_ops(quantized)
             int8_ops = ", ".join(f"{n} {op}" for op, n in sorted(counts.items())) or "none"
             notes.append(f"static int8 (ai-edge-quantizer), calibrated on {len(dataset)} real samples; float input, "
                          f"{'float' if config.float_outputs else 'int8'} outputs; int8 ops: {int8_ops}; "
@@ -152,10 +152,10 @@ def tflite_ops(path: Path) -> list[tuple[str, str]]:
     return _ops(_read_tflite(path))
 
 
-def _read_tflite(path: Path) -> Any:
+def _read_tflite(model: Path | bytes) -> Any:
     from ai_edge_quantizer.utils import tfl_flatbuffer_utils as tfl
 
-    return tfl.read_model(path)
+    return tfl.read_model(model)
 
 
 def _ops(model: Any) -> list[tuple[str, str]]:
@@ -185,11 +185,11 @@ def _aeq_int8(spec: ModelSpec, float_file: Path, dataset: Any, config: Quantizat
     return bytes(q.quantize(ranges, enable_progress_report=False).quantized_model)
 
 
-def _int8_ops(path: Path) -> dict[str, int]:
+def _int8_ops(tflite: Path | bytes) -> dict[str, int]:
     """How many ops of each type compute in int8 (their first output is int8), QUANTIZE/DEQUANTIZE aside."""
     from ai_edge_quantizer.utils import tfl_flatbuffer_utils as tfl
 
-    model = _read_tflite(path)
+    model = _read_tflite(tflite)
     graph = model.subgraphs[0]
     counts: dict[str, int] = {}
     for op, (op_type, _) in zip(graph.operators, _ops(model)):
