@@ -25,13 +25,22 @@ def test_lipsync_fp32_parity_on_every_runtime(tmp_path, name, target):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", MODELS)
 def test_lipsync_int8_keeps_the_front_end_float(tmp_path, name):
-    """int8 quantizes the convolutional network but not the STFT/mel/log front end (raw audio in int8
-    loses quiet speech) nor the first layer, and meets the spec's int8 metrics."""
+    """int8 quantizes the convolutional network but not the STFT/mel/log front end and its input scaling
+    (raw audio in int8 loses quiet speech), the first layer or the residual sums, and meets the spec's
+    int8 metrics."""
+    import onnx
+
     spec = get_spec(name)
     path = export_bundle(spec, "onnx", "int8", tmp_path / f"{name}-onnx-int8")
     m = Bundle(path).manifest
     assert m.parity.measured and m.parity.passed
     assert m.runtime_hints["quantization"]["float_modules"] == ["frontend", "inp"]
+    assert m.runtime_hints["quantization"]["calibration_method"] == "percentile"
+    graph = onnx.load(path / m.model_file).graph
+    producer = {out: node.op_type for node in graph.node for out in node.output}
+    quantized = [producer.get(node.input[0]) for node in graph.node if node.op_type == "QuantizeLinear"]
+    assert "Relu" in quantized  # the convolutions read int8 activations
+    assert not {"Log", "Mul", "Add"} & set(quantized)  # log-mel, its scaling and the residual sums stay float
     metrics = m.parity.metrics
     assert metrics["viseme_disagreement"] <= spec.tolerances[Precision.INT8].metrics["viseme_disagreement"]
 

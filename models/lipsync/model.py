@@ -101,15 +101,18 @@ class LogMel(nn.Module):
         self.register_buffer("mel", torch.from_numpy(mel_filterbank())[:, :, None])
         self.n_bins = N_FFT // 2 + 1
 
-    def forward(self, audio: torch.Tensor, pad: bool = True) -> torch.Tensor:
-        """`pad=False`: only the frames whose window lies inside `audio` (the streaming model's use)."""
+    def forward(self, audio: torch.Tensor, pad: bool = True, scaled: bool = False) -> torch.Tensor:
+        """`pad=False`: only the frames whose window lies inside `audio` (the streaming model's use).
+        `scaled`: the network's input (:func:`scale_log_mel`), computed here so that it belongs to this
+        module, which int8 keeps float (an int8 log-mel loses quiet speech)."""
         x = audio.unsqueeze(1)
         if pad:
             x = F.pad(x, (STFT_LEFT, N_FFT - HOP - STFT_LEFT))
         spec = F.conv1d(x, self.kernels, stride=HOP)
         re, im = spec[:, :self.n_bins], spec[:, self.n_bins:]
         power = re * re + im * im
-        return torch.log(F.conv1d(power, self.mel) + LOG_FLOOR)
+        logmel = torch.log(F.conv1d(power, self.mel) + LOG_FLOOR)
+        return scale_log_mel(logmel) if scaled else logmel
 
 
 class _Conv(nn.Module):
@@ -161,7 +164,7 @@ class LipSyncNet(nn.Module):
     def features(self, audio: torch.Tensor, mel_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Trunk features (B, C, T). `mel_mask` (B, N_MELS, 1 or T), training only: multiplies the scaled
         log-mel (SpecAugment-style band masking, so the network cannot lean on a few bands)."""
-        x = scale_log_mel(self.frontend(audio))
+        x = self.frontend(audio, scaled=True)
         if mel_mask is not None:
             x = x * mel_mask
         x = self.inp(x)

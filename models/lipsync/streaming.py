@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .model import HOP, INPUT_LOOKAHEAD, N_FFT, STFT_LEFT, LipSyncNet, scale_log_mel
+from .model import HOP, INPUT_LOOKAHEAD, N_FFT, STFT_LEFT, LipSyncNet
 
 AUDIO_HISTORY = N_FFT - HOP  # samples of the previous hops the STFT window still needs
 WINDOW_SAMPLES = AUDIO_HISTORY + HOP  # the audio input of a one-hop call
@@ -40,7 +40,7 @@ class _StreamFrontEnd(nn.Module):
         self.logmel = net.frontend
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        return scale_log_mel(self.logmel(audio, pad=False))
+        return self.logmel(audio, pad=False, scaled=True)
 
 
 class LipSyncStreamNet(nn.Module):
