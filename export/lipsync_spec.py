@@ -161,4 +161,6 @@ def lipsync_stream_spec() -> ModelSpec:
         preprocessing={"sample_rate": 16000, "hop": HOP, "prefix_samples": PREFIX_SAMPLES,
                        "prime_hops": CONTEXT_FRAMES},
         postprocessing={"fps": 100, "delay_frames": delay},
-        licence=LICENCE, source=weights_source(), n_test_vectors=12, n_calibration=64)
+        # 256 single hops: with 64, int8 showed another viseme than fp32 on 1.9% of 150 s of held-out
+        # synthetic speech on ONNX Runtime, with 256 on 1.7% (OpenVINO and LiteRT: a little fewer too)
+        licence=LICENCE, source=weights_source(), n_test_vectors=12, n_calibration=256)
