@@ -216,6 +216,23 @@ def test_loudness_baseline():
     assert np.all(pred[:45] == VISEME_INDEX["sil"]) and np.all(pred[55:70] == VISEME_INDEX["aa"])
 
 
+def test_synthetic_coarse_accuracy_scores_against_the_generator_labels(tmp_path):
+    from talkies.models.lipsync.data import build_corpus
+
+    kwargs = {"seed": 5, "festival_fraction": 0.5, "cache_dir": tmp_path}
+    pcm, labels = build_corpus(8, **kwargs)
+    pieces = iter(range(0, len(labels), 300))
+
+    def oracle(audio):  # the generator's own labels, piece by piece
+        start = next(pieces)
+        assert np.array_equal(audio, pcm[start * 160:start * 160 + len(audio)] / np.float32(32768))
+        return np.eye(15, dtype=np.float32)[labels[start:start + len(audio) // 160]]
+
+    assert E.synthetic_coarse_accuracy(oracle, 8, piece_seconds=3.0, **kwargs) == 1.0
+    baseline = E.synthetic_coarse_accuracy(E.loudness_baseline, 8, augmented=True, **kwargs)
+    assert 0.2 < baseline < 0.7  # the loudness baseline gets closed frames and some open ones
+
+
 @pytest.mark.skipif(not E.DEFAULT_DATA.exists(), reason="validation speech not present")
 def test_baseline_on_real_speech_is_weak():
     m = E.evaluate(E.loudness_baseline)
