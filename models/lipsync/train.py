@@ -3,7 +3,9 @@
     python -m talkies.models.lipsync.train --steps 12000 --out models/lipsync/weights/lipsync.npz
 
 Data: :func:`data.build_corpus` (cached under ~/.cache/talkies/lipsync-data), ``--festival-fraction`` of
-the utterances from Festival; ``--init`` starts from saved weights (fine-tuning). Each step draws random
+the utterances from Festival; ``--init`` starts from saved weights (fine-tuning); ``--recorded DIR`` mixes in
+your own English recordings with transcripts (:mod:`.recorded`, aligned with pocketsphinx), a
+``--recorded-fraction`` of the crops. Each step draws random
 crops from the synthetic stream, augments them (:mod:`.augment`), masks random mel bands of the
 network's input (SpecAugment-style, against leaning on espeak's exact spectra), and minimises
 cross-entropy on the visemes (``PP`` weighted up, toward closure recall), cross-entropy on the 5 coarse
@@ -21,11 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from talkies.errors import TalkiesError
 from talkies.log import get_logger, make_progress
 
 from . import data as D
@@ -65,26 +69,33 @@ def coarse_log_probs(vis_logits, log_group):
 
 
 class Batcher:
-    """Random augmented crops from the corpus stream, deterministic given the seed."""
+    """Random augmented crops from the corpus stream, deterministic given the seed. With `recorded`
+    (another (pcm, labels) stream), each crop comes from it with probability `recorded_fraction`."""
 
     def __init__(self, pcm: np.ndarray, labels: np.ndarray, *, crop_frames: int, context_frames: int,
-                 seed: int, cfg: AugmentConfig) -> None:
-        self.pcm, self.labels = pcm, labels
+                 seed: int, cfg: AugmentConfig, recorded: tuple[np.ndarray, np.ndarray] | None = None,
+                 recorded_fraction: float = 0.0) -> None:
+        self.streams = [(pcm, labels)] + ([recorded] if recorded is not None else [])
         self.crop, self.context = crop_frames, context_frames
+        for stream_pcm, stream_labels in self.streams:
+            if len(stream_labels) <= self.crop:
+                raise ValueError(f"{len(stream_labels) / 100:.1f} s of speech is shorter than one "
+                                 f"{self.crop / 100:.1f} s training crop")
+        self.recorded_fraction = recorded_fraction if recorded is not None else 0.0
         self.rng = np.random.default_rng(seed)
         self.cfg = cfg
 
-    def _crop(self, start: int) -> np.ndarray:
-        return self.pcm[start * D.HOP:(start + self.crop) * D.HOP].astype(np.float32) / 32768.0
+    def _crop(self, stream: int, start: int) -> np.ndarray:
+        return self.streams[stream][0][start * D.HOP:(start + self.crop) * D.HOP].astype(np.float32) / 32768.0
 
     def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        n_frames = len(self.labels) - self.crop
         xs, ys = [], []
         for _ in range(size):
-            s = int(self.rng.integers(0, n_frames))
-            b = int(self.rng.integers(0, n_frames))
-            x = augment(self._crop(s), self.rng, self.cfg, babble=self._crop(b))
-            y = self.labels[s:s + self.crop].copy()
+            k = int(self.recorded_fraction > 0 and self.rng.random() < self.recorded_fraction)
+            s = int(self.rng.integers(0, len(self.streams[k][1]) - self.crop))
+            b = int(self.rng.integers(0, len(self.streams[0][1]) - self.crop))  # babble: synthetic speech
+            x = augment(self._crop(k, s), self.rng, self.cfg, babble=self._crop(0, b))
+            y = self.streams[k][1][s:s + self.crop].copy()
             self._cut_edges(x, y)
             xs.append(x)
             ys.append(y)
@@ -109,7 +120,8 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
           batch_size: int = 16, crop_seconds: float = 3.0, lr: float = 2e-3, closure_weight: float = 2.0,
           pose_weight: float = 1.0, coarse_weight: float = 0.5, label_smoothing: float = 0.05, workers: int = 1, eval_every: int = 1000,
           validate: bool = True, cache_dir: Path | None = None, threads: int = 1, channels: int | None = None,
-          festival_fraction: float = D.FESTIVAL_FRACTION, init: Path | None = None) -> dict:
+          festival_fraction: float = D.FESTIVAL_FRACTION, init: Path | None = None,
+          recorded: Path | None = None, recorded_fraction: float = 0.3) -> dict:
     import torch
     from torch.nn import functional as F
 
@@ -117,6 +129,13 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
+    if not 0.0 <= recorded_fraction <= 1.0:
+        raise ValueError(f"recorded_fraction {recorded_fraction} is not in [0, 1]")
+    own = None
+    if recorded is not None:
+        from .recorded import load_recorded
+
+        own = load_recorded(recorded)  # checked and aligned before the long corpus build
     pcm, labels = D.build_corpus(utterances, seed=seed, workers=workers, cache_dir=cache_dir,
                                  festival_fraction=festival_fraction)
     log.info("corpus: %.1f min of synthetic speech", len(pcm) / D.SAMPLE_RATE / 60)
@@ -124,7 +143,8 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
     lo, hi = M.LEFT_FRAMES, crop - M.LOOKAHEAD_FRAMES  # loss frames: full context inside the crop
     if hi - lo < 10:
         raise ValueError(f"crop of {crop} frames is too short for {M.LEFT_FRAMES} frames of context")
-    batcher = Batcher(pcm, labels, crop_frames=crop, context_frames=lo, seed=seed + 1, cfg=AugmentConfig())
+    batcher = Batcher(pcm, labels, crop_frames=crop, context_frames=lo, seed=seed + 1, cfg=AugmentConfig(),
+                      recorded=own, recorded_fraction=recorded_fraction)
     if init is not None:
         net = M.load_model(init)
         width = net.trunk.out_channels
@@ -157,6 +177,8 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
             "coarse_weight": str(coarse_weight), "festival_fraction": str(festival_fraction)}
     if init is not None:
         meta["init"] = Path(init).name
+    if recorded is not None:
+        meta.update(recorded=Path(recorded).name, recorded_fraction=str(recorded_fraction))
 
     def checkpoint(step: int, loss: float) -> None:
         net.eval()
@@ -228,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--festival-fraction", type=float, default=D.FESTIVAL_FRACTION,
                     help="share of the utterances from the human-recorded Festival and flite voices (0: espeak only)")
     ap.add_argument("--init", type=Path, default=None, help="start from these weights (.npz) instead of random ones")
+    ap.add_argument("--recorded", type=Path, default=None, metavar="DIR",
+                    help="also train on your own English recordings: NAME.wav (or any audio) with NAME.txt "
+                         "(aligned with pocketsphinx) or NAME.phone.json")
+    ap.add_argument("--recorded-fraction", type=float, default=0.3, help="share of training crops from --recorded")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--crop-seconds", type=float, default=3.0)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -241,11 +267,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-v", "--verbose", action="count", default=1)
     args = ap.parse_args(argv)
     configure_logging(args.verbose)
-    result = train(steps=args.steps, out=args.out, minutes=args.minutes, seed=args.seed,
-                   utterances=args.utterances, batch_size=args.batch, crop_seconds=args.crop_seconds, lr=args.lr,
-                   closure_weight=args.closure_weight, coarse_weight=args.coarse_weight, workers=args.workers, eval_every=args.eval_every,
-                   validate=not args.no_validate, cache_dir=args.cache_dir, channels=args.channels,
-                   festival_fraction=args.festival_fraction, init=args.init)
+    try:
+        result = train(steps=args.steps, out=args.out, minutes=args.minutes, seed=args.seed,
+                       utterances=args.utterances, batch_size=args.batch, crop_seconds=args.crop_seconds, lr=args.lr,
+                       closure_weight=args.closure_weight, coarse_weight=args.coarse_weight, workers=args.workers, eval_every=args.eval_every,
+                       validate=not args.no_validate, cache_dir=args.cache_dir, channels=args.channels,
+                       festival_fraction=args.festival_fraction, init=args.init, recorded=args.recorded,
+                       recorded_fraction=args.recorded_fraction)
+    except TalkiesError as exc:  # bad input: one line that says what to do, no traceback
+        print(f"train: error: {exc}", file=sys.stderr)
+        return 2
     log.info("done: %d steps, loss %.4f, weights %s", result["steps"], result["loss"], result["weights"])
     return 0
 

@@ -1,0 +1,114 @@
+"""Your own recordings as training data: English speech + transcript -> pocketsphinx forced alignment ->
+a viseme label per 10 ms frame, in the same (int16 PCM, uint8 labels) stream form as the synthetic corpus.
+
+A folder holds ``NAME.<audio>`` (anything PyAV reads, any rate or channels) with ``NAME.txt`` (the words
+spoken) or ``NAME.phone.json`` (an alignment already made, pocketsphinx's JSON). Phones map to visemes
+by :data:`phonemes.CMU_VISEMES`; HH takes the next phone's viseme (the lips are already there), noise
+and unaligned frames are ``sil``. The validation speech is refused, by path and by content.
+
+    python -m talkies.models.lipsync.train --recorded DIR --recorded-fraction 0.3 ...
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from talkies.errors import InputError, require
+from talkies.log import get_logger, track
+
+from .evaluate import DEFAULT_DATA, FPS, Phone, load_alignment
+from .phonemes import CMU_VISEMES, VISEME_INDEX
+
+log = get_logger(__name__)
+
+SAMPLE_RATE = 16000
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".mp4", ".mov")
+
+
+def align(audio: np.ndarray, text: str) -> list[Phone]:
+    """Forced alignment of float32 16 kHz mono `audio` to the words of `text` (pocketsphinx's US English
+    model, 10 ms frames): the phones in time order, ``SIL`` between words where it hears a pause."""
+    Decoder = require("pocketsphinx", "export").Decoder
+
+    words = " ".join(text.lower().split())
+    if not words:
+        raise InputError("empty transcript: write the words spoken, or supply a .phone.json alignment")
+    raw = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+    decoder = Decoder(samprate=SAMPLE_RATE, bestpath=False, loglevel="FATAL")
+    try:
+        decoder.set_align_text(words)
+    except (RuntimeError, ValueError) as exc:  # a word outside the dictionary
+        raise InputError(f"pocketsphinx cannot align {words[:60]!r}: {exc}") from exc
+    for second_pass in (False, True):  # word alignment, then phones inside the words
+        if second_pass:
+            decoder.set_alignment()
+        decoder.start_utt()
+        decoder.process_raw(raw, full_utt=True)
+        decoder.end_utt()
+    alignment = decoder.get_alignment()
+    if alignment is None:
+        raise InputError(f"pocketsphinx found no alignment for {words[:60]!r}: does the transcript match the audio?")
+    return [Phone(p.name.upper(), p.start / FPS, p.duration / FPS) for word in alignment for p in word]
+
+
+def frame_labels(phones: list[Phone], n_frames: int) -> np.ndarray:
+    """uint8 viseme per frame (frame i at i * 10 ms): the phone it falls in; HH the next phone's viseme."""
+    out = np.full(n_frames, VISEME_INDEX["sil"], np.uint8)
+    t = np.arange(n_frames) / FPS
+    for i, p in enumerate(phones):
+        viseme = p.viseme
+        if p.phone == "HH":
+            viseme = next((q.viseme for q in phones[i + 1:] if q.viseme), "sil")
+        inside = (t >= p.begin - 1e-6) & (t < p.end - 1e-6)
+        out[inside] = VISEME_INDEX[viseme or "sil"]
+    return out
+
+
+def _validation_digests() -> set[str]:
+    return {hashlib.sha256(p.read_bytes()).hexdigest() for p in DEFAULT_DATA.glob("*.wav")} if DEFAULT_DATA.is_dir() else set()
+
+
+def recordings(folder: str | Path) -> list[tuple[Path, Path]]:
+    """(audio, transcript or alignment) pairs in `folder`; checked before any decoding."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder of recordings (NAME.wav with NAME.txt or NAME.phone.json)")
+    if DEFAULT_DATA.is_dir() and folder.resolve() == DEFAULT_DATA.resolve():
+        raise InputError(f"{folder} is the validation speech: it must never be trained on")
+    pairs = []
+    for audio in sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES):
+        stem = audio.with_suffix("")
+        label = next((q for q in (Path(f"{stem}.phone.json"), Path(f"{stem}.txt")) if q.exists()), None)
+        if label is None:
+            raise InputError(f"{audio} has no {stem.name}.txt transcript or {stem.name}.phone.json alignment beside it")
+        pairs.append((audio, label))
+    if not pairs:
+        raise InputError(f"no recordings in {folder}: expected NAME.wav (or .flac, .mp3, ...) with NAME.txt")
+    held_out = _validation_digests()
+    for audio, _ in pairs:
+        if hashlib.sha256(audio.read_bytes()).hexdigest() in held_out:
+            raise InputError(f"{audio} is a validation recording: it must never be trained on")
+    return pairs
+
+
+def load_recorded(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """The recordings of `folder` as one stream: int16 PCM at 16 kHz and a uint8 viseme per 10 ms frame."""
+    from talkies.runtime.media import read_audio
+
+    pcm, labels = [], []
+    for audio_path, label_path in track(recordings(folder), "aligning recordings"):
+        audio = read_audio(audio_path, sample_rate=SAMPLE_RATE)
+        n = len(audio) // (SAMPLE_RATE // FPS)
+        if label_path.name.endswith(".phone.json"):
+            phones = load_alignment(label_path)
+        else:
+            phones = align(audio, label_path.read_text(encoding="utf-8"))
+        pcm.append((np.clip(audio[:n * (SAMPLE_RATE // FPS)], -1, 1) * 32767).astype(np.int16))
+        labels.append(frame_labels(phones, n))
+    total = sum(len(x) for x in labels) / FPS
+    log.info("recorded speech: %d files, %.1f min from %s", len(pcm), total / 60, folder)
+    return np.concatenate(pcm), np.concatenate(labels)
+
