@@ -9,12 +9,14 @@ export TALKIES_PROGRESS ?= 1
 
 # Festival and its voices built from human recordings (US English, Italian, Finnish, Czech, Catalan), and
 # flite (two more English speakers): lip-sync training data (models/lipsync/festival.py, flite.py) and tests.
+# festvox-ru is a unit-selection voice that ships its 96 minutes of labelled recordings of a Russian reader:
+# real speech for training (models/lipsync/recorded.py).
 FESTIVAL_PACKAGES := festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts festvox-itapc16k \
   festvox-italp16k festvox-suopuhe-mv festvox-suopuhe-lj festvox-czech-machac festvox-czech-dita \
-  festvox-ca-ona-hts flite
+  festvox-ca-ona-hts festvox-ru flite
 FESTIVAL_VOICES := english/kal_diphone english/ked_diphone us/cmu_us_slt_arctic_hts italian/pc_diphone \
   italian/lp_diphone finnish/hy_fi_mv_diphone finnish/suo_fi_lj_diphone czech/czech_machac czech/czech_dita \
-  catalan/upc_ca_ona_hts
+  catalan/upc_ca_ona_hts russian/msu_ru_nsh_clunits
 
 .PHONY: all install models festival test test-nojit demo bench clean
 

@@ -19,7 +19,8 @@ CONTEXT_FRAMES = 60  # ≥ RECEPTIVE_FIELD_LEFT (9600 samples) in whole hops (te
 LOOKAHEAD_FRAMES = 6  # ≥ LOOKAHEAD_SAMPLES (960) in whole hops (tested)
 HOP = 160
 WINDOW_SAMPLES = (CONTEXT_FRAMES + WINDOW_FRAMES + LOOKAHEAD_FRAMES) * HOP
-LICENCE = "Apache-2.0 (talkies lip-sync model, trained on speech synthesized with espeak-ng, Festival and flite)"
+LICENCE = ("Apache-2.0 (talkies lip-sync model, trained on speech synthesized with espeak-ng, Festival and flite, "
+           "and on the recordings shipped with Festival's Russian voice msu_ru_nsh)")
 
 
 # int8: the raw-audio path (STFT, power, mel, log, input scaling) stays float: int8 audio loses quiet

@@ -122,3 +122,52 @@ def test_training_mixes_in_the_recordings(folder, tmp_path):
     load_model(out)
     with np.load(out, allow_pickle=False) as z:
         assert str(z["meta.recorded"]) == root.name and str(z["meta.recorded_fraction"]) == "0.5"
+
+
+# ---- a unit-selection Festival voice's own recordings (festvox-ru) -------------------------------------
+
+def test_read_lab_parses_end_times_and_rejects_unknown_phones(tmp_path):
+    lab = tmp_path / "x.lab"
+    lab.write_text("separator ;\nnfields 1\n#\n0.100 125 pau\n0.180 125 mm\n0.400 125 aa\n")
+    phones = R.read_lab(lab, R.RUSSIAN_IPA)
+    assert [(p.phone, round(p.begin, 3), round(p.duration, 3)) for p in phones] == [
+        ("SIL", 0.0, 0.1), ("mʲ", 0.1, 0.08), ("a", 0.18, 0.22)]
+    labels = R._festvox_labels(phones, 40)
+    assert set(labels[:10]) == {VISEME_INDEX["sil"]} and set(labels[10:18]) == {VISEME_INDEX["PP"]}
+    assert set(labels[18:]) == {VISEME_INDEX["aa"]}
+    lab.write_text("#\n0.1 125 qq\n")
+    with pytest.raises(InputError, match="'qq'"):
+        R.read_lab(lab, R.RUSSIAN_IPA)
+
+
+needs_ru = pytest.mark.skipif(not R.RUSSIAN_RECORDINGS.is_dir(), reason="festvox-ru missing: run `make festival`")
+
+
+@needs_ru
+def test_russian_phone_table_covers_every_recorded_phone():
+    from talkies.models.lipsync.phonemes import ipa_to_visemes
+
+    seen = set()
+    for lab in (R.RUSSIAN_RECORDINGS / "lab").glob("*.lab"):
+        seen |= {p.phone for p in R.read_lab(lab, R.RUSSIAN_IPA)}
+    assert len(seen) > 45  # the whole msu_ru phone set is used
+    assert all(p == "SIL" or ipa_to_visemes(p) for p in seen)
+
+
+@needs_ru
+def test_russian_recordings_labels_line_up_with_the_audio(tmp_path):
+    voice = tmp_path / R.RUSSIAN_RECORDINGS.name
+    for sub in ("wav", "lab"):
+        (voice / sub).mkdir(parents=True)
+    for wav in sorted((R.RUSSIAN_RECORDINGS / "wav").glob("*.wav"))[:8]:
+        (voice / "wav" / wav.name).symlink_to(wav)
+        (voice / "lab" / f"{wav.stem}.lab").symlink_to(R.RUSSIAN_RECORDINGS / "lab" / f"{wav.stem}.lab")
+    pcm, labels = R.load_recorded(voice)
+    assert len(pcm) == 160 * len(labels) > 160 * 100 * 20  # more than 20 s
+    frames = pcm[:len(labels) * 160].astype(np.float64).reshape(-1, 160)
+    level = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1)
+    pause = np.median(level[labels == VISEME_INDEX["sil"]])
+    vowel = np.median(level[np.isin(labels, [VISEME_INDEX[v] for v in ("aa", "E", "ih", "oh", "ou")])])
+    assert vowel > pause + 30  # labelled pauses are silent, labelled vowels loud
+    with pytest.raises(InputError, match="not a Festival voice"):
+        R.festvox_recordings(tmp_path)

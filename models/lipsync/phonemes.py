@@ -5,8 +5,8 @@
   glottal onsets, then splits the rest into table symbols (affricates like ``tʃ`` first). A diphthong
   gives two visemes; the caller splits the phoneme's duration evenly among them.
 - :data:`RADIO_IPA`: Festival's (and flite's) US English ("radio") phones -> IPA symbols of :data:`IPA_VISEMES`;
-  :data:`ITALIAN_IPA`, :data:`FINNISH_IPA`, :data:`CZECH_IPA`, :data:`CATALAN_IPA` the same for the phone
-  sets of Festival's Italian, Finnish, Czech and Catalan voices.
+  :data:`ITALIAN_IPA`, :data:`FINNISH_IPA`, :data:`CZECH_IPA`, :data:`CATALAN_IPA`, :data:`RUSSIAN_IPA` the same for the phone
+  sets of Festival's Italian, Finnish, Czech and Catalan voices and of the Russian voice's recordings.
 - :data:`CMU_VISEMES`: CMU/ARPAbet phones (pocketsphinx alignments) -> OVR viseme, for evaluation.
 - :data:`VISEME_POSES`: OVR viseme -> target weights of the 18 :data:`ARKIT_MOUTH` blend-shapes.
 - :data:`COARSE_CLASSES`: the 5 coarse mouth classes used in evaluation.
@@ -149,6 +149,16 @@ CZECH_IPA: dict[str, str] = {  # phone set "czech": czech_dita, czech_machac
     "g": "ɡ", "h": "ɦ", "j": "j", "k": "k", "l": "l", "m": "m", "n": "n", "n*": "ŋ", "n~": "ɲ", "p": "p",
     "r": "r", "r~": "r̝", "r~*": "r̝̊", "s": "s", "s~": "ʃ", "t": "t", "t~": "c", "v": "v", "z": "z",
     "z~": "ʒ", "#": "", "_": "",
+}
+_RU_PAIRS = {  # hard consonant -> IPA; the doubled name is its soft (palatalised) twin
+    "p": "p", "b": "b", "t": "t", "d": "d", "k": "k", "g": "ɡ", "f": "f", "v": "v", "s": "s", "z": "z",
+    "h": "x", "m": "m", "n": "n", "l": "ɫ", "r": "r",
+}
+RUSSIAN_IPA: dict[str, str] = {  # phone set "msu_ru" (msu_ru_nsh_clunits); reduced vowels by its comments
+    "ii": "i", "yy": "ɨ", "uu": "u", "ee": "ɛ", "oo": "o", "aa": "a", "a": "ɐ", "e": "ɪ", "i": "ɪ", "y": "ɨ",
+    "u": "ʊ", "ae": "ə", "ay": "ɪ", "ur": "ʊ",
+    **_RU_PAIRS, **{c + c: ("lʲ" if c == "l" else ipa + "ʲ") for c, ipa in _RU_PAIRS.items()},
+    "c": "ts", "ch": "tɕ", "sh": "ʂ", "sch": "ɕː", "zh": "ʐ", "j": "j", "pau": "",
 }
 _CA_VOWELS = {"a": "a", "e": "e", "E": "ɛ", "i": "i", "o": "o", "O": "ɔ", "u": "u"}
 CATALAN_IPA: dict[str, str] = {  # phone set "upc_catalan-central": upc_ca_ona_hts

@@ -6,6 +6,11 @@ spoken) or ``NAME.phone.json`` (an alignment already made, pocketsphinx's JSON).
 by :data:`phonemes.CMU_VISEMES`; HH takes the next phone's viseme (the lips are already there), noise
 and unaligned frames are ``sil``. The validation speech is refused, by path and by content.
 
+A unit-selection (clunits) Festival voice ships the recordings it was built from, with phone labels:
+:data:`FESTVOX_RECORDINGS` names those whose phone set has a table (Debian's festvox-ru: 620 sentences,
+about 96 minutes of one Russian reader). Such a voice folder (``wav/*.wav`` + ``lab/*.lab``) is read
+the same way, its phones mapped through the table's IPA.
+
     python -m talkies.models.lipsync.train --recorded DIR --recorded-fraction 0.3 ...
 """
 
@@ -20,11 +25,13 @@ from talkies.errors import InputError, require
 from talkies.log import get_logger, track
 
 from .evaluate import DEFAULT_DATA, FPS, Phone, load_alignment
-from .phonemes import CMU_VISEMES, VISEME_INDEX
+from .phonemes import RUSSIAN_IPA, VISEME_INDEX, ipa_to_visemes
 
 log = get_logger(__name__)
 
 SAMPLE_RATE = 16000
+FESTVOX_RECORDINGS = {"msu_ru_nsh_clunits": RUSSIAN_IPA}  # voice folder name -> its phones' IPA
+RUSSIAN_RECORDINGS = Path("/usr/share/festival/voices/russian/msu_ru_nsh_clunits")  # Debian festvox-ru
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".mp4", ".mov")
 
 
@@ -94,10 +101,70 @@ def recordings(folder: str | Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def load_recorded(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """The recordings of `folder` as one stream: int16 PCM at 16 kHz and a uint8 viseme per 10 ms frame."""
+def read_lab(path: str | Path, ipa: dict[str, str]) -> list[Phone]:
+    """Phones of a Festival/xwaves ``.lab`` file (a header to ``#``, then ``END_SECONDS COLOUR PHONE``
+    lines), each named by its IPA through `ipa` (``SIL`` for a pause)."""
+    phones, begin, body = [], 0.0, False
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        if not body:
+            body = line.strip() == "#"
+            continue
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        end, name = float(fields[0]), fields[2]
+        if name not in ipa:
+            raise InputError(f"{path}: phone {name!r} is not in the voice's phone table")
+        phones.append(Phone(ipa[name] or "SIL", begin, end - begin))
+        begin = end
+    return phones
+
+
+def _festvox_labels(phones: list[Phone], n_frames: int) -> np.ndarray:
+    out = np.full(n_frames, VISEME_INDEX["sil"], np.uint8)
+    t = np.arange(n_frames) / FPS
+    for p in phones:
+        visemes = ["sil"] if p.phone == "SIL" else ipa_to_visemes(p.phone)
+        # a diphthong's visemes share its duration, as in the synthetic labels
+        for k, viseme in enumerate(visemes):
+            a = p.begin + p.duration * k / len(visemes)
+            b = p.begin + p.duration * (k + 1) / len(visemes)
+            out[(t >= a - 1e-6) & (t < b - 1e-6)] = VISEME_INDEX[viseme]
+    return out
+
+
+def festvox_recordings(voice: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """A clunits voice's own recordings (``wav/NAME.wav`` with ``lab/NAME.lab``) as one labelled stream."""
+    voice = Path(voice)
+    ipa = FESTVOX_RECORDINGS.get(voice.name)
+    if ipa is None or not (voice / "wav").is_dir():
+        raise InputError(f"{voice} is not a Festival voice with recordings talkies can label "
+                         f"(known: {', '.join(FESTVOX_RECORDINGS)}; for festvox-ru run `make festival`)")
+    pcm, labels = [], []
+    for wav in track(sorted((voice / "wav").glob("*.wav")), f"reading {voice.name} recordings"):
+        lab = voice / "lab" / (wav.stem + ".lab")
+        if not lab.exists():
+            continue
+        audio = _read_pcm16(wav)
+        n = len(audio) // (SAMPLE_RATE // FPS)
+        pcm.append(audio[:n * (SAMPLE_RATE // FPS)])
+        labels.append(_festvox_labels(read_lab(lab, ipa), n))
+    return np.concatenate(pcm), np.concatenate(labels)
+
+
+def _read_pcm16(path: Path) -> np.ndarray:
     from talkies.runtime.media import read_audio
 
+    return (np.clip(read_audio(path, sample_rate=SAMPLE_RATE), -1, 1) * 32767).astype(np.int16)
+
+
+def load_recorded(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """The recordings of `folder` as one stream: int16 PCM at 16 kHz and a uint8 viseme per 10 ms frame.
+    `folder` may also be a Festival voice of :data:`FESTVOX_RECORDINGS`."""
+    from talkies.runtime.media import read_audio
+
+    if Path(folder).name in FESTVOX_RECORDINGS:
+        return festvox_recordings(folder)
     pcm, labels = [], []
     for audio_path, label_path in track(recordings(folder), "aligning recordings"):
         audio = read_audio(audio_path, sample_rate=SAMPLE_RATE)
