@@ -31,7 +31,8 @@ log = get_logger(__name__)
 
 SAMPLE_RATE = 16000
 FESTVOX_RECORDINGS = {"msu_ru_nsh_clunits": RUSSIAN_IPA}  # voice folder name -> its phones' IPA
-RUSSIAN_RECORDINGS = Path("/usr/share/festival/voices/russian/msu_ru_nsh_clunits")  # Debian festvox-ru
+RUSSIAN_RECORDINGS = Path("/usr/share/festival/voices/russian/msu_ru_nsh_clunits")
+APT_PACKAGES: tuple[str, ...] = ("festvox-ru",)  # what brings FESTVOX_RECORDINGS (`make festival`)
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".mp4", ".mov")
 
 
@@ -139,7 +140,7 @@ def festvox_recordings(voice: str | Path) -> tuple[np.ndarray, np.ndarray]:
     ipa = FESTVOX_RECORDINGS.get(voice.name)
     if ipa is None or not (voice / "wav").is_dir():
         raise InputError(f"{voice} is not a Festival voice with recordings talkies can label "
-                         f"(known: {', '.join(FESTVOX_RECORDINGS)}; for festvox-ru run `make festival`)")
+                         f"(known: {', '.join(FESTVOX_RECORDINGS)}; install {' '.join(APT_PACKAGES)} with `make festival`)")
     pcm, labels = [], []
     for wav in track(sorted((voice / "wav").glob("*.wav")), f"reading {voice.name} recordings"):
         lab = voice / "lab" / (wav.stem + ".lab")
