@@ -24,8 +24,9 @@ import numpy as np
 from talkies.errors import InputError, require
 from talkies.log import get_logger, track
 
-from .evaluate import DEFAULT_DATA, FPS, Phone, load_alignment
-from .phonemes import RUSSIAN_IPA, VISEME_INDEX, ipa_to_visemes
+from . import data as D
+from .evaluate import DEFAULT_DATA, FPS, Phone, frame_targets, load_alignment
+from .phonemes import RUSSIAN_IPA, VISEME_INDEX
 
 log = get_logger(__name__)
 
@@ -44,7 +45,7 @@ def align(audio: np.ndarray, text: str) -> list[Phone]:
     words = " ".join(text.lower().split())
     if not words:
         raise InputError("empty transcript: write the words spoken, or supply a .phone.json alignment")
-    raw = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+    raw = _pcm16(audio).astype("<i2").tobytes()
     decoder = Decoder(samprate=SAMPLE_RATE, bestpath=False, loglevel="FATAL")
     try:
         decoder.set_align_text(words)
@@ -63,16 +64,12 @@ def align(audio: np.ndarray, text: str) -> list[Phone]:
 
 
 def frame_labels(phones: list[Phone], n_frames: int) -> np.ndarray:
-    """uint8 viseme per frame (frame i at i * 10 ms): the phone it falls in; HH the next phone's viseme."""
-    out = np.full(n_frames, VISEME_INDEX["sil"], np.uint8)
-    t = np.arange(n_frames) / FPS
-    for i, p in enumerate(phones):
-        viseme = p.viseme
-        if p.phone == "HH":
-            viseme = next((q.viseme for q in phones[i + 1:] if q.viseme), "sil")
-        inside = (t >= p.begin - 1e-6) & (t < p.end - 1e-6)
-        out[inside] = VISEME_INDEX[viseme or "sil"]
-    return out
+    """uint8 viseme per frame (frame i at i * 10 ms): the phone it falls in; HH the next phone's viseme;
+    noise and unaligned frames ``sil``."""
+    named = [Phone(next((q.phone for q in phones[i + 1:] if q.viseme), "SIL"), p.begin, p.duration)
+             if p.phone == "HH" else p for i, p in enumerate(phones)]
+    target = frame_targets(named, n_frames, margin=0.0)  # -1: no mouth shape of its own
+    return np.where(target < 0, VISEME_INDEX["sil"], target).astype(np.uint8)
 
 
 def _validation_digests() -> set[str]:
@@ -122,16 +119,12 @@ def read_lab(path: str | Path, ipa: dict[str, str]) -> list[Phone]:
 
 
 def _festvox_labels(phones: list[Phone], n_frames: int) -> np.ndarray:
-    out = np.full(n_frames, VISEME_INDEX["sil"], np.uint8)
-    t = np.arange(n_frames) / FPS
-    for p in phones:
-        visemes = ["sil"] if p.phone == "SIL" else ipa_to_visemes(p.phone)
-        # a diphthong's visemes share its duration, as in the synthetic labels
-        for k, viseme in enumerate(visemes):
-            a = p.begin + p.duration * k / len(visemes)
-            b = p.begin + p.duration * (k + 1) / len(visemes)
-            out[(t >= a - 1e-6) & (t < b - 1e-6)] = VISEME_INDEX[viseme]
-    return out
+    """The synthetic corpus's labelling (:func:`data.frame_labels`) of IPA-named phones; after the last
+    phone, ``sil``."""
+    events = [(round(p.begin * SAMPLE_RATE), "" if p.phone == "SIL" else p.phone) for p in phones]
+    if phones:
+        events.append((round(phones[-1].end * SAMPLE_RATE), ""))
+    return D.frame_labels(events, n_frames * D.HOP)
 
 
 def festvox_recordings(voice: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -146,35 +139,38 @@ def festvox_recordings(voice: str | Path) -> tuple[np.ndarray, np.ndarray]:
         lab = voice / "lab" / (wav.stem + ".lab")
         if not lab.exists():
             continue
-        audio = _read_pcm16(wav)
-        n = len(audio) // (SAMPLE_RATE // FPS)
-        pcm.append(audio[:n * (SAMPLE_RATE // FPS)])
+        audio, n = _read_frames(wav)
+        pcm.append(_pcm16(audio))
         labels.append(_festvox_labels(read_lab(lab, ipa), n))
     return np.concatenate(pcm), np.concatenate(labels)
 
 
-def _read_pcm16(path: Path) -> np.ndarray:
+def _read_frames(path: Path) -> tuple[np.ndarray, int]:
+    """float32 16 kHz mono audio cut to whole 10 ms frames, and the number of frames."""
     from talkies.runtime.media import read_audio
 
-    return (np.clip(read_audio(path, sample_rate=SAMPLE_RATE), -1, 1) * 32767).astype(np.int16)
+    audio = read_audio(path, sample_rate=SAMPLE_RATE)
+    n = len(audio) // D.HOP
+    return audio[:n * D.HOP], n
+
+
+def _pcm16(audio: np.ndarray) -> np.ndarray:
+    return (np.clip(audio, -1, 1) * 32767).astype(np.int16)
 
 
 def load_recorded(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """The recordings of `folder` as one stream: int16 PCM at 16 kHz and a uint8 viseme per 10 ms frame.
     `folder` may also be a Festival voice of :data:`FESTVOX_RECORDINGS`."""
-    from talkies.runtime.media import read_audio
-
     if Path(folder).name in FESTVOX_RECORDINGS:
         return festvox_recordings(folder)
     pcm, labels = [], []
     for audio_path, label_path in track(recordings(folder), "aligning recordings"):
-        audio = read_audio(audio_path, sample_rate=SAMPLE_RATE)
-        n = len(audio) // (SAMPLE_RATE // FPS)
+        audio, n = _read_frames(audio_path)
         if label_path.name.endswith(".phone.json"):
             phones = load_alignment(label_path)
         else:
             phones = align(audio, label_path.read_text(encoding="utf-8"))
-        pcm.append((np.clip(audio[:n * (SAMPLE_RATE // FPS)], -1, 1) * 32767).astype(np.int16))
+        pcm.append(_pcm16(audio))
         labels.append(frame_labels(phones, n))
     total = sum(len(x) for x in labels) / FPS
     log.info("recorded speech: %d files, %.1f min from %s", len(pcm), total / 60, folder)

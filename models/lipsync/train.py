@@ -77,7 +77,7 @@ class Batcher:
                  recorded_fraction: float = 0.0) -> None:
         self.streams = [(pcm, labels)] + ([recorded] if recorded is not None else [])
         self.crop, self.context = crop_frames, context_frames
-        for stream_pcm, stream_labels in self.streams:
+        for _, stream_labels in self.streams:
             if len(stream_labels) <= self.crop:
                 raise ValueError(f"{len(stream_labels) / 100:.1f} s of speech is shorter than one "
                                  f"{self.crop / 100:.1f} s training crop")
