@@ -144,6 +144,15 @@ def test_training_smoke(tmp_path):
         assert 0 <= hist[-1]["coarse_accuracy"] <= 1
 
 
+def test_class_weights_raise_only_closure_and_open():
+    from talkies.models.lipsync.train import class_weights
+
+    w = class_weights(2.0, 1.5)
+    assert w[VISEME_INDEX["PP"]] == 2.0 and w[VISEME_INDEX["aa"]] == 1.5
+    assert np.all(np.delete(w, [VISEME_INDEX["PP"], VISEME_INDEX["aa"]]) == 1.0)
+    assert np.all(np.delete(class_weights(2.0), VISEME_INDEX["PP"]) == 1.0)
+
+
 # ---- evaluation metrics on hand-made cases --------------------------------------------------------------
 
 def _one_hot(names: list[str]) -> np.ndarray:

@@ -4,8 +4,8 @@
 
 Data: :func:`data.build_corpus` (cached under ~/.cache/talkies/lipsync-data), ``--festival-fraction`` of
 the utterances from Festival; ``--init`` starts from saved weights (fine-tuning); ``--recorded DIR`` mixes in
-your own English recordings with transcripts (:mod:`.recorded`, aligned with pocketsphinx), a
-``--recorded-fraction`` of the crops. Each step draws random
+real speech (:mod:`.recorded`): a festvox voice folder with its phone labels, or your own English
+recordings with transcripts (aligned with pocketsphinx), a ``--recorded-fraction`` of the crops. Each step draws random
 crops from the synthetic stream, augments them (:mod:`.augment`), masks random mel bands of the
 network's input (SpecAugment-style, against leaning on espeak's exact spectra), and minimises
 cross-entropy on the visemes (``PP`` weighted up, toward closure recall), cross-entropy on the 5 coarse
@@ -39,9 +39,11 @@ from .phonemes import COARSE_NAMES, VISEME_INDEX, VISEME_TO_COARSE, VISEMES
 log = get_logger(__name__)
 
 
-def class_weights(closure_weight: float) -> np.ndarray:
+def class_weights(closure_weight: float, open_weight: float = 1.0) -> np.ndarray:
+    """Cross-entropy weight per viseme: ``PP`` and ``aa`` weighted up toward closure and open-vowel recall."""
     w = np.ones(len(VISEMES), np.float32)
     w[VISEME_INDEX["PP"]] = closure_weight
+    w[VISEME_INDEX["aa"]] = open_weight
     return w
 
 
@@ -118,6 +120,7 @@ class Batcher:
 
 def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0, utterances: int = 6000,
           batch_size: int = 16, crop_seconds: float = 3.0, lr: float = 2e-3, closure_weight: float = 2.0,
+          open_weight: float = 1.0,
           pose_weight: float = 1.0, coarse_weight: float = 0.5, label_smoothing: float = 0.05, workers: int = 1, eval_every: int = 1000,
           validate: bool = True, cache_dir: Path | None = None, threads: int = 1, channels: int | None = None,
           festival_fraction: float = D.FESTIVAL_FRACTION, init: Path | None = None,
@@ -165,7 +168,7 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
             progress = max(progress, (time.monotonic() - start) / (minutes * 60))
         return lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))) + lr * 0.01
 
-    cw = torch.from_numpy(class_weights(closure_weight))
+    cw = torch.from_numpy(class_weights(closure_weight, open_weight))
     log_group = torch.full((len(COARSE_NAMES), len(VISEMES)), -math.inf)
     log_group[torch.from_numpy(VISEME_TO_COARSE), torch.arange(len(VISEMES))] = 0.0
     to_coarse = torch.from_numpy(VISEME_TO_COARSE)
@@ -175,6 +178,8 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
     out = Path(out)
     meta = {"seed": str(seed), "steps": str(steps), "utterances": str(utterances),
             "coarse_weight": str(coarse_weight), "festival_fraction": str(festival_fraction)}
+    if open_weight != 1.0:
+        meta["open_weight"] = str(open_weight)
     if init is not None:
         meta["init"] = Path(init).name
     if recorded is not None:
@@ -251,13 +256,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="share of the utterances from the human-recorded Festival and flite voices (0: espeak only)")
     ap.add_argument("--init", type=Path, default=None, help="start from these weights (.npz) instead of random ones")
     ap.add_argument("--recorded", type=Path, default=None, metavar="DIR",
-                    help="also train on your own English recordings: NAME.wav (or any audio) with NAME.txt "
-                         "(aligned with pocketsphinx) or NAME.phone.json")
+                    help="also train on real speech: a festvox voice folder (wav/ + lab/, e.g. festvox-ru's "
+                         "/usr/share/festival/voices/russian/msu_ru_nsh_clunits) or your own English recordings, "
+                         "NAME.wav (or any audio) with NAME.txt (aligned with pocketsphinx) or NAME.phone.json")
     ap.add_argument("--recorded-fraction", type=float, default=0.3, help="share of training crops from --recorded")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--crop-seconds", type=float, default=3.0)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--closure-weight", type=float, default=2.0, help="loss weight of PP frames")
+    ap.add_argument("--open-weight", type=float, default=1.0, help="loss weight of aa (open-vowel) frames")
     ap.add_argument("--coarse-weight", type=float, default=0.5, help="loss weight of the 5-class mouth loss")
     ap.add_argument("--workers", type=int, default=1, help="processes for speech synthesis (data only)")
     ap.add_argument("--eval-every", type=int, default=1000)
@@ -270,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = train(steps=args.steps, out=args.out, minutes=args.minutes, seed=args.seed,
                        utterances=args.utterances, batch_size=args.batch, crop_seconds=args.crop_seconds, lr=args.lr,
-                       closure_weight=args.closure_weight, coarse_weight=args.coarse_weight, workers=args.workers, eval_every=args.eval_every,
+                       closure_weight=args.closure_weight, open_weight=args.open_weight, coarse_weight=args.coarse_weight, workers=args.workers, eval_every=args.eval_every,
                        validate=not args.no_validate, cache_dir=args.cache_dir, channels=args.channels,
                        festival_fraction=args.festival_fraction, init=args.init, recorded=args.recorded,
                        recorded_fraction=args.recorded_fraction)
