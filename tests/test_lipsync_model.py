@@ -217,6 +217,29 @@ def test_alignment_loading_and_bad_input(tmp_path):
         E.load_dataset(tmp_path / "empty")
 
 
+def test_sphinx_transcription_is_read(tmp_path):
+    listing = tmp_path / "set.transcription"
+    listing.write_text("<s> ten of clubs  </s> (001)\n\n<s> five  five </s> (002)\n")
+    assert E.read_transcription(listing) == {"001": "ten of clubs", "002": "five five"}
+    listing.write_text("ten of clubs\n")
+    with pytest.raises(InputError, match="line 1"):
+        E.read_transcription(listing)
+    listing.write_text("<s> ten </s> (009)\n")
+    with pytest.raises(InputError, match="009.wav is missing"):
+        E.load_dataset(tmp_path)
+
+
+@pytest.mark.skipif(not E.SECOND_SPEAKER.exists(), reason="validation speech not present")
+def test_second_speaker_set_is_aligned_on_load():
+    items = E.load_dataset(E.SECOND_SPEAKER)
+    assert [name for name, _, _ in items] == ["001", "002", "003", "004", "005"]
+    name, audio, phones = items[0]  # "ten of clubs"
+    spoken = [p.phone for p in phones if p.phone != "SIL"]
+    assert spoken == ["T", "EH", "N", "AH", "V", "K", "L", "AH", "B", "Z"]
+    assert all(b.begin >= a.begin for a, b in zip(phones, phones[1:]))
+    assert phones[-1].end <= len(audio) / E.SAMPLE_RATE + 0.02
+
+
 def test_loudness_baseline():
     audio = np.zeros(16000, np.float32)
     audio[8000:12000] = 0.5 * np.sin(np.arange(4000) * 0.2)

@@ -78,6 +78,17 @@ def test_validation_speech_is_refused(tmp_path):
         R.recordings(tmp_path)
 
 
+def test_every_validation_set_is_refused(tmp_path):
+    if not E.SECOND_SPEAKER.exists():
+        pytest.skip("validation speech not present")
+    with pytest.raises(InputError, match="validation speech"):
+        R.recordings(E.SECOND_SPEAKER)
+    shutil.copy(E.SECOND_SPEAKER / "001.wav", tmp_path / "cards.wav")
+    (tmp_path / "cards.txt").write_text("ten of clubs")
+    with pytest.raises(InputError, match="validation recording"):
+        R.recordings(tmp_path)
+
+
 @pytest.mark.parametrize("files, message", [
     ({}, "no recordings"),
     ({"a.wav": b"RIFF"}, "a.txt transcript"),

@@ -15,7 +15,9 @@ Metrics (pooled over all files):
 - ``viseme_accuracy`` (15 classes, same frames) and ``silence_accuracy`` (SIL frames predicted ``sil``).
 
 ``python -m talkies.models.lipsync.evaluate [--weights PATH]`` runs the torch model and the
-loudness-only baseline on /work/shared/data/speech/librivox (or ``--data DIR``). ``--synthetic N`` adds
+loudness-only baseline on each real validation set: /work/shared/data/speech/librivox (the goals' set,
+with its alignments) and /work/shared/data/speech/cards (a second speaker; its Sphinx ``.transcription``
+is aligned here with pocketsphinx), or on ``--data DIR`` (repeatable). ``--synthetic N`` adds
 the model's coarse accuracy on N held-out synthetic utterances (:func:`synthetic_coarse_accuracy`): the
 synthetic-to-real gap in two numbers.
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import wave
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -43,7 +46,9 @@ FPS = 100
 SAMPLE_RATE = 16000
 BOUNDARY_MARGIN = 0.010  # frames closer than this to a phone boundary are left out of frame metrics
 SEGMENT_TOLERANCE = 0.030  # ± window for the segment recalls
-DEFAULT_DATA = shared_data_dir() / "speech" / "librivox"
+VALIDATION_SPEECH = shared_data_dir() / "speech"  # every recording under it is validation-only
+DEFAULT_DATA = VALIDATION_SPEECH / "librivox"  # the set the goals are judged on
+SECOND_SPEAKER = VALIDATION_SPEECH / "cards"  # reported beside it, never used to pick weights
 
 CLOSURE_PHONES = frozenset({"P", "B", "M"})
 OPEN_VISEMES = frozenset({"aa"})
@@ -187,8 +192,22 @@ def score(items: list[tuple[np.ndarray, list[Phone]]], *, margin: float = BOUNDA
     return _finish(c)
 
 
+def read_transcription(path: str | Path) -> dict[str, str]:
+    """Utterance id -> words of a CMU Sphinx ``.transcription`` file (lines ``<s> words </s> (id)``)."""
+    out = {}
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        m = re.fullmatch(r"\s*(.*?)\s*\(([^()]+)\)\s*", line)
+        if m is None:
+            raise InputError(f"{path}, line {n}: expected '<s> words </s> (id)', got {line.strip()[:60]!r}")
+        out[m.group(2)] = " ".join(re.sub(r"</?s>", " ", m.group(1)).split())
+    return out
+
+
 def load_dataset(data_dir: str | Path = DEFAULT_DATA) -> list[tuple[str, np.ndarray, list[Phone]]]:
-    """(name, audio float32 16 kHz, phones) for every ``*.phone.json`` with a matching ``.wav``."""
+    """(name, audio float32 16 kHz, phones) for every ``*.phone.json`` with a matching ``.wav``; in a folder
+    without any, for every utterance of its ``*.transcription`` files, aligned with pocketsphinx."""
     data_dir = Path(data_dir)
     items = []
     for js in sorted(data_dir.glob("*.phone.json")):
@@ -196,7 +215,17 @@ def load_dataset(data_dir: str | Path = DEFAULT_DATA) -> list[tuple[str, np.ndar
         if wav.exists():
             items.append((wav.stem, read_wav(wav), load_alignment(js)))
     if not items:
-        raise InputError(f"no *.phone.json + .wav pairs in {data_dir}")
+        from .recorded import align  # pocketsphinx, only for transcribed sets
+
+        for listing in sorted(data_dir.glob("*.transcription")):
+            for name, words in read_transcription(listing).items():
+                wav = data_dir / f"{name}.wav"
+                if not wav.exists():
+                    raise InputError(f"{listing} lists {name!r} but {wav} is missing")
+                audio = read_wav(wav)
+                items.append((name, audio, align(audio, words)))
+    if not items:
+        raise InputError(f"no *.phone.json + .wav pairs and no *.transcription in {data_dir}")
     return items
 
 
@@ -284,22 +313,30 @@ def format_table(rows: dict[str, Metrics]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", default=None, help="weights .npz (default: the shipped weights)")
-    ap.add_argument("--data", default=str(DEFAULT_DATA), help="folder of *.wav + *.phone.json")
+    ap.add_argument("--data", action="append", default=None, metavar="DIR",
+                    help="folder of *.wav + *.phone.json or + a Sphinx *.transcription (repeatable; default: "
+                         f"{DEFAULT_DATA} and {SECOND_SPEAKER})")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ap.add_argument("--synthetic", type=int, default=0, metavar="N",
                     help="also score N held-out synthetic utterances, clean and augmented (builds them once)")
     args = ap.parse_args(argv)
+    sets = args.data or [str(d) for d in (DEFAULT_DATA, SECOND_SPEAKER) if d.is_dir()]
+    if not sets:
+        raise InputError(f"no validation speech in {VALIDATION_SPEECH}: pass --data DIR")
     predict = torch_predictor(args.weights)
-    rows = {"model": evaluate(predict, args.data), "loudness baseline": evaluate(loudness_baseline, args.data)}
+    tables = {d: {"model": evaluate(predict, d), "loudness baseline": evaluate(loudness_baseline, d)} for d in sets}
     synthetic = {f"{kind}_coarse_accuracy": synthetic_coarse_accuracy(predict, args.synthetic, augmented=kind == "augmented")
                  for kind in ("clean", "augmented")} if args.synthetic else {}
     if args.json:
-        print(json.dumps({**{k: m.as_dict() for k, m in rows.items()},
+        print(json.dumps({**{d: {k: m.as_dict() for k, m in rows.items()} for d, rows in tables.items()},
                           **({"synthetic": synthetic} if synthetic else {})}, indent=2))
     else:
-        print(format_table(rows))
+        for d, rows in tables.items():
+            m = rows["model"]
+            print(f"{d}: {m.frames} frames, {m.closure_segments} closure / {m.open_segments} open / "
+                  f"{m.round_segments} round segments\n\n{format_table(rows)}\n")
         if synthetic:
-            print(f"\nmodel on {args.synthetic} held-out synthetic utterances: coarse accuracy "
+            print(f"model on {args.synthetic} held-out synthetic utterances: coarse accuracy "
                   f"{synthetic['clean_coarse_accuracy']:.3f} clean, {synthetic['augmented_coarse_accuracy']:.3f} augmented")
     return 0
 

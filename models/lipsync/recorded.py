@@ -25,7 +25,7 @@ from talkies.errors import InputError, require
 from talkies.log import get_logger, track
 
 from . import data as D
-from .evaluate import DEFAULT_DATA, FPS, Phone, frame_targets, load_alignment
+from .evaluate import FPS, VALIDATION_SPEECH, Phone, frame_targets, load_alignment
 from .phonemes import RUSSIAN_IPA, VISEME_INDEX
 
 log = get_logger(__name__)
@@ -73,7 +73,7 @@ def frame_labels(phones: list[Phone], n_frames: int) -> np.ndarray:
 
 
 def _validation_digests() -> set[str]:
-    return {hashlib.sha256(p.read_bytes()).hexdigest() for p in DEFAULT_DATA.glob("*.wav")} if DEFAULT_DATA.is_dir() else set()
+    return {hashlib.sha256(p.read_bytes()).hexdigest() for p in VALIDATION_SPEECH.rglob("*.wav")}
 
 
 def recordings(folder: str | Path) -> list[tuple[Path, Path]]:
@@ -81,8 +81,8 @@ def recordings(folder: str | Path) -> list[tuple[Path, Path]]:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder of recordings (NAME.wav with NAME.txt or NAME.phone.json)")
-    if DEFAULT_DATA.is_dir() and folder.resolve() == DEFAULT_DATA.resolve():
-        raise InputError(f"{folder} is the validation speech: it must never be trained on")
+    if VALIDATION_SPEECH.is_dir() and folder.resolve().is_relative_to(VALIDATION_SPEECH.resolve()):
+        raise InputError(f"{folder} is validation speech: it must never be trained on")
     pairs = []
     for audio in sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES):
         stem = audio.with_suffix("")
