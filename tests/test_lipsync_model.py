@@ -195,6 +195,13 @@ def test_metrics_coarse_classes_and_misses():
     assert m.viseme_accuracy == pytest.approx((m.frames - 13) / m.frames)
 
 
+def test_round_recall_counts_rounded_vowels_not_the_glide_w():
+    phones = [E.Phone("SIL", 0.0, 0.1), E.Phone("W", 0.1, 0.1), E.Phone("AO", 0.2, 0.1), E.Phone("SIL", 0.3, 0.2)]
+    pred = ["sil"] * 10 + ["ih"] * 10 + ["oh"] * 10 + ["sil"] * 20  # W missed, AO hit
+    m = E.score([(_one_hot(pred), phones)])
+    assert (m.round_recall, m.round_segments) == (1.0, 1)
+
+
 def test_closure_tolerance_is_30_ms():
     phones = [E.Phone("SIL", 0.0, 0.2), E.Phone("B", 0.2, 0.04), E.Phone("AE", 0.24, 0.2)]
     for frame, hit in ((17, True), (16, False), (27, True), (28, False)):

@@ -11,7 +11,8 @@ Metrics (pooled over all files):
   out) and not on a phone without a mouth shape of its own (HH, noise).
 - ``closure_recall``: share of P/B/M segments with an argmax ``PP`` frame within the segment ±30 ms.
 - ``open_recall``: the same for phones mapped to ``aa`` (AA AE AH AW AY), counting argmax ``aa``.
-- ``round_recall``: the same for phones mapped to ``oh``/``ou`` (AO OW OY UH UW), counting ``oh``/``ou``.
+- ``round_recall``: the same for the rounded vowels AO OW OY UH UW, counting ``oh``/``ou`` (the glide W,
+  also ``ou`` in frame scores, is not a vowel and is not counted).
 - ``viseme_accuracy`` (15 classes, same frames) and ``silence_accuracy`` (SIL frames predicted ``sil``).
 
 ``python -m talkies.models.lipsync.evaluate [--weights PATH]`` runs the torch model and the
@@ -53,6 +54,7 @@ SECOND_SPEAKER = VALIDATION_SPEECH / "cards"  # reported beside it, never used t
 CLOSURE_PHONES = frozenset({"P", "B", "M"})
 OPEN_VISEMES = frozenset({"aa"})
 ROUND_VISEMES = frozenset({"oh", "ou"})
+ROUND_PHONES = frozenset({"AO", "OW", "OY", "UH", "UW"})  # rounded vowels; the glide W (also ou) is not one
 GOALS = {"coarse_accuracy": 0.75, "closure_recall": 0.95, "open_recall": 0.80, "round_recall": 0.85}
 
 
@@ -161,7 +163,7 @@ def _accumulate(c: _Counts, probs: np.ndarray, phones: list[Phone], margin: floa
     kinds = {
         "closure": (lambda p: p.phone in CLOSURE_PHONES, [VISEME_INDEX["PP"]]),
         "open": (lambda p: p.viseme in OPEN_VISEMES, [VISEME_INDEX[v] for v in OPEN_VISEMES]),
-        "round": (lambda p: p.viseme in ROUND_VISEMES, [VISEME_INDEX[v] for v in ROUND_VISEMES]),
+        "round": (lambda p: p.phone in ROUND_PHONES, [VISEME_INDEX[v] for v in ROUND_VISEMES]),
     }
     for name, (select, wanted) in kinds.items():
         for p in phones:

@@ -177,9 +177,8 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
     start = time.monotonic()
     out = Path(out)
     meta = {"seed": str(seed), "steps": str(steps), "utterances": str(utterances),
-            "coarse_weight": str(coarse_weight), "festival_fraction": str(festival_fraction)}
-    if open_weight != 1.0:
-        meta["open_weight"] = str(open_weight)
+            "festival_fraction": str(festival_fraction), "closure_weight": str(closure_weight),
+            "open_weight": str(open_weight), "coarse_weight": str(coarse_weight)}
     if init is not None:
         meta["init"] = Path(init).name
     if recorded is not None:
