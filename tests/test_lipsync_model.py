@@ -247,6 +247,21 @@ def test_second_speaker_set_is_aligned_on_load():
     assert phones[-1].end <= len(audio) / E.SAMPLE_RATE + 0.02
 
 
+@pytest.mark.skipif(not E.DEFAULT_DATA.exists(), reason="validation speech not present")
+def test_evaluate_cli_scores_each_set(tmp_path, capsys):
+    import shutil
+
+    js = sorted(E.DEFAULT_DATA.glob("*.phone.json"))[0]
+    shutil.copy(js, tmp_path / js.name)
+    shutil.copy(js.with_name(js.name.replace(".phone.json", ".wav")), tmp_path)
+    assert E.main(["--data", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert list(report) == [str(tmp_path)]
+    baseline = E.evaluate(E.loudness_baseline, tmp_path).as_dict()
+    assert report[str(tmp_path)]["loudness baseline"] == baseline
+    assert report[str(tmp_path)]["model"]["frames"] == baseline["frames"] > 100
+
+
 def test_loudness_baseline():
     audio = np.zeros(16000, np.float32)
     audio[8000:12000] = 0.5 * np.sin(np.arange(4000) * 0.2)

@@ -326,7 +326,11 @@ def main(argv: list[str] | None = None) -> int:
     if not sets:
         raise InputError(f"no validation speech in {VALIDATION_SPEECH}: pass --data DIR")
     predict = torch_predictor(args.weights)
-    tables = {d: {"model": evaluate(predict, d), "loudness baseline": evaluate(loudness_baseline, d)} for d in sets}
+    predictors = {"model": predict, "loudness baseline": loudness_baseline}
+    tables = {}
+    for d in sets:
+        items = load_dataset(d)  # once per set: a transcribed set is aligned on load
+        tables[d] = {k: score([(fn(audio), phones) for _, audio, phones in items]) for k, fn in predictors.items()}
     synthetic = {f"{kind}_coarse_accuracy": synthetic_coarse_accuracy(predict, args.synthetic, augmented=kind == "augmented")
                  for kind in ("clean", "augmented")} if args.synthetic else {}
     if args.json:
