@@ -120,6 +120,12 @@ class AnimationResult:
     """(width, height)."""
     plan: FaceMotion
     """The weights and head pose of every rendered frame."""
+    motion: FaceMotion | None = None
+    """The driving FaceMotion before planning (100 fps speech motion, or the retargeted driver)."""
+    subtitles: Path | None = None
+    """The .srt written beside the video (a script's words at their spoken times), if any."""
+    seconds: float = 0.0
+    """Wall time of the whole call that made the video."""
     extras: dict = field(default_factory=dict)
 
 
