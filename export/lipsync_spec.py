@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from talkies.export.spec import Feeds, ModelSpec, TensorSpec, Tolerance, register
+from talkies.export.spec import Feeds, ModelFamily, ModelSpec, TensorSpec, Tolerance, register
 from talkies.models.lipsync import weights_source
 from talkies.quantization.config import set_model_defaults
 from talkies.types import Precision
@@ -125,11 +125,11 @@ def _labels() -> tuple[str, ...]:
     return (*VISEMES, *ARKIT_MOUTH)
 
 
-@register("lipsync")
+@register("lipsync", ModelFamily.LIPSYNC)
 def lipsync_spec() -> ModelSpec:
     n_vis, n_w = _n_visemes_and_weights()
     return ModelSpec(
-        name="lipsync",
+        name="lipsync", family=ModelFamily.LIPSYNC,
         description="audio (16 kHz mono PCM window) → 15 OVR viseme probabilities + ARKit mouth weights at 100 fps",
         inputs=(TensorSpec("audio", (1, WINDOW_SAMPLES)),),
         outputs=(TensorSpec("visemes", (1, WINDOW_SAMPLES // HOP, n_vis)),
@@ -143,7 +143,7 @@ def lipsync_spec() -> ModelSpec:
         licence=LICENCE, source=weights_source(), n_test_vectors=2, n_calibration=24)
 
 
-@register("lipsync_stream")
+@register("lipsync_stream", ModelFamily.LIPSYNC)
 def lipsync_stream_spec() -> ModelSpec:
     from talkies.models.lipsync.model import LipSyncNet
     from talkies.models.lipsync.streaming import PREFIX_SAMPLES, WINDOW_SAMPLES as STREAM_WINDOW, LipSyncStreamNet
@@ -152,7 +152,7 @@ def lipsync_stream_spec() -> ModelSpec:
     stream = LipSyncStreamNet(LipSyncNet())
     caches, delay = stream.cache_shapes(), stream.delay_frames
     return ModelSpec(
-        name="lipsync_stream",
+        name="lipsync_stream", family=ModelFamily.LIPSYNC,
         description="streaming lip-sync: the last 20 ms (one new 10 ms hop) + per-layer caches → one frame (delayed) + new caches",
         inputs=(TensorSpec("audio", (1, STREAM_WINDOW)), *(TensorSpec(n, s) for n, s in caches)),
         outputs=(TensorSpec("visemes", (1, 1, n_vis)), TensorSpec("blendshapes", (1, 1, n_w)),

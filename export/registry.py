@@ -24,7 +24,7 @@ from functools import partial
 
 import numpy as np
 
-from talkies.export.spec import Feeds, ModelSpec, TensorSpec, Tolerance, register
+from talkies.export.spec import Feeds, ModelFamily, ModelSpec, TensorSpec, Tolerance, register
 from talkies.quantization.config import set_model_defaults
 from talkies.types import Precision
 
@@ -100,7 +100,7 @@ def _face_spec(name: str, *, description: str, tolerances: dict[Precision, Toler
         return {t.name: np.asarray(v, np.float32) for t, v in zip(io.outputs, values)}
 
     return ModelSpec(
-        name=name, description=description,
+        name=name, family=ModelFamily.FACE, description=description,
         inputs=tuple(TensorSpec(t.name, tuple(t.shape), t.dtype) for t in io.inputs),
         outputs=tuple(TensorSpec(t.name, tuple(t.shape), t.dtype) for t in io.outputs),
         build=build, sample_inputs=partial(_crops, name), tolerances=tolerances, reference=reference,
@@ -118,7 +118,7 @@ def _crops(name: str, n: int, seed: int) -> list[Feeds]:
 _FLOAT = {Precision.FP32: Tolerance(rel=1e-4), Precision.FP16: Tolerance(rel=1e-2)}
 
 
-@register("face_detector")
+@register("face_detector", ModelFamily.FACE)
 def face_detector() -> ModelSpec:
     from talkies.models.mediapipe import constants as C
 
@@ -196,7 +196,7 @@ set_model_defaults("face_blendshapes", ignored_scope=BLENDSHAPE_FLOAT_NODES)
 set_model_defaults("face_blendshapes", target="coreml", ignored_scope=())
 
 
-@register("face_landmarks")
+@register("face_landmarks", ModelFamily.FACE)
 def face_landmarks() -> ModelSpec:
     from talkies.models.mediapipe import constants as C
 
@@ -210,7 +210,7 @@ def face_landmarks() -> ModelSpec:
                         "face_flag": "logit (sigmoid → face presence)"})
 
 
-@register("face_blendshapes")
+@register("face_blendshapes", ModelFamily.FACE)
 def face_blendshapes() -> ModelSpec:
     from talkies.models.mediapipe import constants as C
 

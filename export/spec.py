@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from talkies.errors import InputError
-from talkies.types import Precision
+from talkies.types import Precision, _Choice
 
 if TYPE_CHECKING:  # torch is imported lazily by the toolchain only
     import torch
@@ -39,9 +39,19 @@ class Tolerance:
         return out
 
 
+class ModelFamily(_Choice):
+    """What kind of model a spec is: the benchmarks and tools branch on this, never on the name."""
+
+    FACE = "face"
+    """Image in, face geometry or scores out (the MediaPipe face models)."""
+    LIPSYNC = "lipsync"
+    """Audio in, visemes and ARKit mouth weights out."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelSpec:
     name: str
+    family: ModelFamily
     description: str
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
@@ -64,6 +74,9 @@ class ModelSpec:
     n_test_vectors: int = 4
     n_calibration: int = 64
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "family", ModelFamily.parse(self.family))
+
     def dummy_inputs(self) -> Feeds:
         return {t.name: np.zeros(t.shape, dtype=t.dtype) for t in self.inputs}
 
@@ -74,15 +87,17 @@ class ModelSpec:
         return self.sample_inputs(self.n_test_vectors, seed)
 
 
-_REGISTRY: dict[str, Callable[[], ModelSpec]] = {}
+_REGISTRY: dict[str, tuple[ModelFamily, Callable[[], ModelSpec]]] = {}
 _BUILT: dict[str, ModelSpec] = {}
 
 
-def register(name: str) -> Callable[[Callable[[], ModelSpec]], Callable[[], ModelSpec]]:
-    """Register a factory; specs are built on first use so listing models stays cheap."""
+def register(name: str, family: ModelFamily | str) -> Callable[[Callable[[], ModelSpec]], Callable[[], ModelSpec]]:
+    """Register a factory; specs are built on first use so listing models (and their families) stays
+    cheap: a face spec needs its downloaded .tflite to be built."""
+    family = ModelFamily.parse(family)
 
     def wrap(factory: Callable[[], ModelSpec]) -> Callable[[], ModelSpec]:
-        _REGISTRY[name] = factory
+        _REGISTRY[name] = (family, factory)
         return factory
 
     return wrap
@@ -93,12 +108,25 @@ def model_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_spec(name: str) -> ModelSpec:
+def _entry(name: str) -> tuple[ModelFamily, Callable[[], ModelSpec]]:
     _load_builtin()
     if name not in _REGISTRY:
         raise InputError(f"unknown model {name!r}; valid: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def model_family(name: str) -> ModelFamily:
+    """The family a model was registered with, without building its spec."""
+    return _entry(name)[0]
+
+
+def get_spec(name: str) -> ModelSpec:
+    family, factory = _entry(name)
     if name not in _BUILT:
-        _BUILT[name] = _REGISTRY[name]()
+        spec = factory()
+        if spec.name != name or spec.family is not family:
+            raise AssertionError(f"spec {spec.name!r} ({spec.family}) registered as {name!r} ({family})")
+        _BUILT[name] = spec
     return _BUILT[name]
 
 

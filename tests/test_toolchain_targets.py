@@ -3,6 +3,7 @@ backend runs here and within the spec's tolerance; quantization configs and cali
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import re
 
@@ -163,11 +164,21 @@ def test_litert_int8_refuses_recurrent_models_up_front():
 
 
 def test_precision_not_offered_by_the_spec_is_refused():
-    import dataclasses
-
     spec = dataclasses.replace(tiny_spec(), precisions=(Precision.FP32,))
     with pytest.raises(UnsupportedTargetError, match="not offered in int8; it supports fp32"):
         get_target("onnx").check_support(spec, "int8")
+
+
+def test_model_family_is_known_without_building_the_spec():
+    from talkies.export.spec import ModelFamily, model_family
+
+    assert model_family("lipsync") is model_family("lipsync_stream") is ModelFamily.LIPSYNC
+    assert {model_family(m) for m in ("face_detector", "face_landmarks", "face_blendshapes")} == {ModelFamily.FACE}
+    assert get_spec("lipsync").family is ModelFamily.LIPSYNC
+    with pytest.raises(InputError, match="unknown model 'nope'"):
+        model_family("nope")
+    with pytest.raises(InputError, match="unknown modelfamily 'audio'; valid: face, lipsync"):
+        dataclasses.replace(tiny_spec(), family="audio")
 
 
 def test_unknown_target_and_option_messages():

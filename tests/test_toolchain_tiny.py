@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from talkies.export.spec import ModelSpec, TensorSpec, Tolerance, get_spec, register
+from talkies.export.spec import ModelFamily, ModelSpec, TensorSpec, Tolerance, get_spec, register
 from talkies.types import Precision
 
 TINY = "tiny_convnet"
@@ -65,7 +65,7 @@ def _score_error(outputs, reference):
 
 def tiny_spec_factory(name: str = TINY, *, tolerances: dict | None = None) -> ModelSpec:
     return ModelSpec(
-        name=name, description="test-only tiny conv net",
+        name=name, family=ModelFamily.FACE, description="test-only tiny conv net",
         inputs=(TensorSpec("image", (1, 32, 32, 3)),),
         outputs=(TensorSpec("scores", (1, 10)), TensorSpec("features", (1, 8, 8, 16))),
         build=_build_convnet, sample_inputs=_images,
@@ -91,12 +91,12 @@ def _build_gru():
     return TinyGRU().eval()
 
 
-@register(TINY)
+@register(TINY, ModelFamily.FACE)
 def _tiny() -> ModelSpec:
     return tiny_spec_factory()
 
 
-@register(TINY_STRICT)
+@register(TINY_STRICT, ModelFamily.FACE)
 def _tiny_strict() -> ModelSpec:
     """Same net, an int8 tolerance no quantizer can meet: for ParityError paths."""
     return tiny_spec_factory(TINY_STRICT, tolerances={Precision.FP32: Tolerance(rel=1e-4),
@@ -104,10 +104,10 @@ def _tiny_strict() -> ModelSpec:
                                                       Precision.INT8: Tolerance(rel=1e-9)})
 
 
-@register(TINY_GRU)
+@register(TINY_GRU, ModelFamily.FACE)
 def _tiny_gru() -> ModelSpec:
     return ModelSpec(
-        name=TINY_GRU, description="test-only recurrent net", inputs=(TensorSpec("x", (1, 6, 8)),),
+        name=TINY_GRU, family=ModelFamily.FACE, description="test-only recurrent net", inputs=(TensorSpec("x", (1, 6, 8)),),
         outputs=(TensorSpec("y", (1, 6, 8)),), build=_build_gru,
         sample_inputs=lambda n, seed: [{"x": np.random.default_rng(seed + i).standard_normal((1, 6, 8)).astype(np.float32)}
                                        for i in range(n)],
