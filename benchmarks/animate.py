@@ -3,7 +3,7 @@
 Run: ``python -m talkies.benchmarks.animate [--json OUT] [--seconds 10]``.
 
 - **end to end**: 10 s of speech (espeak-ng, as a WAV file) → 1280×720, 25 fps H.264/AAC MP4 through
-  ``talkies.cli.animate_cmd.animate_audio``: reading the audio, finding the face, lip-sync, planning,
+  ``talkies.runtime.talking_photo.animate_audio``: reading the audio, finding the face, lip-sync, planning,
   rendering and encoding, all counted (goal ≤ 10 s). The 16:9 photo is Grace Hopper on a blurred
   backdrop of herself.
 - **render**: frames/s of ``PhotoAnimator.render_frame`` on 512×512 astronaut frames (speech, blinks and
@@ -53,7 +53,7 @@ def _wav(path: Path, pcm: np.ndarray, rate: int) -> Path:
 
 def speech_clip(seconds: float) -> tuple[np.ndarray, int]:
     """`seconds` of espeak speech (repeated or cut to length)."""
-    from talkies.models.lipsync import espeak
+    from talkies.runtime import espeak
 
     sp = espeak.synthesize(SPEECH, rate=165)
     pcm = sp.float32()
@@ -76,7 +76,7 @@ def widescreen_photo(path: Path, width: int = 1280, height: int = 720) -> Path:
 
 
 def end_to_end(workdir: Path, seconds: float, models) -> dict:
-    from talkies.cli.animate_cmd import animate_audio
+    from talkies.runtime.talking_photo import animate_audio
     from talkies.runtime.animator import PhotoAnimatorOptions
 
     pcm, rate = speech_clip(seconds)
@@ -96,7 +96,8 @@ def end_to_end(workdir: Path, seconds: float, models) -> dict:
 def render_throughput(models, seconds: float = 4.0, repeats: int = 5) -> dict:
     import skimage.data
 
-    from talkies.runtime.animator import PhotoAnimator, PhotoAnimatorOptions, loudness_motion
+    from talkies.runtime.animator import PhotoAnimator, PhotoAnimatorOptions
+    from talkies.runtime.speech_motion import loudness_motion
 
     pcm, rate = speech_clip(seconds)
     animator = PhotoAnimator(skimage.data.astronaut(), PhotoAnimatorOptions(fps=25), models=models)
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="audio length of the end-to-end run [10]")
     args = parser.parse_args(argv)
 
-    from talkies.cli.animate_cmd import face_models
+    from talkies.bundles import face_models
 
     models = face_models("auto", threads=1)
     with tempfile.TemporaryDirectory(prefix="talkies-bench-") as tmp:

@@ -1,13 +1,16 @@
-"""Curve formats other tools read: OVR viseme JSON, ARKit JSON, Live Link Face CSV (Unreal) and
-Rhubarb JSON. Every converter maps from the canonical Blendshape order explicitly."""
+"""Formats other tools read: OVR viseme JSON, ARKit JSON, Live Link Face CSV (Unreal), Rhubarb JSON,
+the tracking JSON of landmarks and weights per face, and SRT subtitles. Every curve converter maps from
+the canonical Blendshape order explicitly."""
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import json
 import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import numpy as np
 from talkies.errors import InputError
 from talkies.io import write_text_atomic
 from talkies.runtime.blendshapes import ARKIT_NAMES, VISEME_NAMES, Blendshape
-from talkies.runtime.motion import FaceMotion
+from talkies.runtime.motion import POSE_COLUMNS, FaceMotion
 
 # Live Link Face column order (as real captures write it; note JawRight before JawLeft and
 # MouthRight before MouthLeft). One table, tested against DESIGN.md.
@@ -55,7 +58,7 @@ def _round(values: np.ndarray, digits: int = 5) -> list:
 
 def visemes_json(motion: FaceMotion) -> str:
     if motion.visemes is None:
-        raise InputError("this motion has no viseme track (it did not come from speech); use --format arkit")
+        raise InputError("this motion has no viseme track (it did not come from speech); write ARKit curves ('arkit') instead")
     _require_fps(motion, 100)
     return json.dumps({"fps": 100, "visemes": list(VISEME_NAMES), "frames": _round(motion.visemes)}) + "\n"
 
@@ -165,11 +168,68 @@ def rhubarb_cues(visemes: np.ndarray, fps: float = 100.0, min_cue: float = RHUBA
 
 def rhubarb_json(motion: FaceMotion, sound_file: str = "") -> str:
     if motion.visemes is None:
-        raise InputError("this motion has no viseme track (it did not come from speech); use --format arkit")
+        raise InputError("this motion has no viseme track (it did not come from speech); write ARKit curves ('arkit') instead")
     _require_fps(motion, 100)
     data = {"metadata": {"soundFile": sound_file, "duration": round(motion.duration, 2)},
             "mouthCues": rhubarb_cues(motion.visemes, 100.0)}
     return json.dumps(data, indent=2) + "\n"
+
+
+def tracking_json(motions: list[FaceMotion], *, source: str = "") -> str:
+    """Per frame and face: tracked flag, 478 landmarks (px), 52 ARKit weights, head pose."""
+    first = motions[0]
+    frames = []
+    for i, t in enumerate(first.timestamps):
+        faces = []
+        for m in motions:
+            face = {"face_id": m.face_id, "tracked": bool(m.tracked[i]),
+                    "weights": np.round(m.weights[i].astype(np.float64), 5).tolist(),
+                    "head_pose": np.round(m.head_pose[i].astype(np.float64), 5).tolist()}
+            if "landmarks" in m.extras:
+                face["landmarks"] = np.round(m.extras["landmarks"][i].astype(np.float64), 2).tolist()
+            faces.append(face)
+        frames.append({"time": round(float(t), 6), "faces": faces})
+    data = {"source": source, "fps": first.fps, "image_size": first.extras.get("image_size"),
+            "blendshapes": list(ARKIT_NAMES), "unsupported": first.extras.get("unsupported", []),
+            "head_pose": list(POSE_COLUMNS), "landmark_units": "image pixels (z at x's scale)",
+            "calibration": {str(m.face_id): m.extras.get("calibration") for m in motions},
+            "frames": frames}
+    return json.dumps(data, separators=(",", ":")) + "\n"
+
+
+def _srt_time(t: float) -> str:
+    ms = int(round(max(t, 0.0) * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
+
+
+def srt_subtitles(text: str, speech, *, max_words: int = 7, max_seconds: float = 3.5) -> str:
+    """SRT cues for `text` spoken as `speech` (a :class:`~talkies.runtime.speech.Speech`): each
+    whitespace-separated word starts at its first word event; cues hold up to `max_words` words or
+    `max_seconds`, and break after sentence ends."""
+    tokens = [(m.start(), m.group()) for m in re.finditer(r"\S+", text)]
+    if not tokens:
+        return ""
+    starts = [None] * len(tokens)
+    offsets = [start for start, _ in tokens]
+    for w in speech.words:
+        k = max(0, bisect.bisect_right(offsets, max(0, w.text_position - 1)) - 1)
+        if starts[k] is None:
+            starts[k] = w.time
+    last = 0.0
+    for k in range(len(tokens)):  # words the engine did not report start where the previous one did
+        last = starts[k] = last if starts[k] is None else max(starts[k], last)
+    cues, first = [], 0
+    for k, (_, token) in enumerate(tokens):
+        end_of_cue = (token[-1] in ".!?;:" or k - first + 1 >= max_words
+                      or starts[k] - starts[first] >= max_seconds or k == len(tokens) - 1)
+        if end_of_cue:
+            end = starts[k + 1] if k + 1 < len(tokens) else speech.duration
+            cues.append((starts[first], max(end, starts[first] + 0.3), " ".join(t for _, t in tokens[first:k + 1])))
+            first = k + 1
+    return "".join(f"{n}\n{_srt_time(a)} --> {_srt_time(b)}\n{line}\n\n" for n, (a, b, line) in enumerate(cues, 1))
 
 
 WRITERS: dict[str, Callable[..., str]] = {

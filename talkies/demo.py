@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--voice", default="en-us+f3", help="espeak-ng voice [en-us+f3]")
     args = parser.parse_args(argv)
 
-    from talkies.cli.animate_cmd import animate_text, face_models
+    from talkies.bundles import face_models
+    from talkies.runtime.talking_photo import animate_text
     from talkies.errors import TalkiesError
     from talkies.log import configure_logging
     from talkies.runtime.animator import PhotoAnimatorOptions

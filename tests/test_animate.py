@@ -49,7 +49,7 @@ def write_wav(path: Path, pcm: np.ndarray, rate: int) -> Path:
 
 
 def speech(text: str = TEXT):
-    from talkies.models.lipsync import espeak
+    from talkies.runtime import espeak
 
     return espeak.synthesize(text)
 
@@ -107,7 +107,7 @@ def workdir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def text_video(workdir, face_models):
     """Grace Hopper saying TEXT, through the API (to keep the plan) — the CLI path is tested below."""
-    from talkies.cli.animate_cmd import animate_text
+    from talkies.runtime.talking_photo import animate_text
     from talkies.runtime.animator import PhotoAnimatorOptions
 
     out = workdir / "grace_text.mp4"
@@ -134,14 +134,14 @@ def test_text_video_streams_length_and_metadata(text_video):
 
 def test_closed_loop_tracked_jaw_follows_the_driving_curve(text_video, face_models):
     tracked, _ = track_weights(text_video.path, face_models)
-    driving = text_video.result.plan.weights[:, JAW]
+    driving = text_video.plan.weights[:, JAW]
     assert len(tracked) == len(driving)
     r = correlation(tracked[:, JAW], driving)
     assert r >= 0.7, f"tracked jawOpen vs driving curve: r = {r:.2f}"
 
 
 def test_mouth_closes_on_p_b_m(text_video, face_models):
-    plan = text_video.result.plan  # frames at FPS
+    plan = text_video.plan  # frames at FPS
     closures = text_video.motion.extras["closures"]  # 100 fps, True inside p/b/m holds
     idx = np.round(plan.timestamps * 100).astype(int)
     inside = np.array([closures[max(i - 1, 0):i + 2].all() for i in np.minimum(idx, len(closures) - 1)])
@@ -185,7 +185,7 @@ def test_cli_audio_from_a_video_container_on_astronaut(workdir, text_video):
 
 
 def test_mouth_moves_with_loud_speech_and_rests_in_silence(workdir, face_models):
-    from talkies.cli.animate_cmd import animate_audio
+    from talkies.runtime.talking_photo import animate_audio
     from talkies.runtime.animator import PhotoAnimatorOptions
     from talkies.runtime.rig import INNER_LIP_LOOP
 
@@ -195,7 +195,7 @@ def test_mouth_moves_with_loud_speech_and_rests_in_silence(workdir, face_models)
     wav = write_wav(workdir / "silence_then_speech.wav", pcm, rate)
     still = PhotoAnimatorOptions(blinks=False, head_motion=0.0, watermark=False)
     report = animate_audio(grace_hopper_path(), wav, workdir / "loud.mp4", still, models=face_models)
-    plan = report.result.plan
+    plan = report.plan
     jaw = plan.weights[:, JAW]
     silent = plan.timestamps < 0.9
     assert jaw[silent].max() < 0.05
@@ -208,7 +208,7 @@ def test_mouth_moves_with_loud_speech_and_rests_in_silence(workdir, face_models)
     photo = read_image(grace_hopper_path()).astype(np.float32)
     with av.open(str(report.path)) as c:
         frames = [f.to_ndarray(format="rgb24").astype(np.float32) for f in c.decode(video=0)]
-    from talkies.runtime.animator import detect_faces
+    from talkies.runtime.face.selection import detect_faces
 
     lips = detect_faces(photo.astype(np.uint8), face_models)[0][list(INNER_LIP_LOOP), :2]
     (x0, y0), (x1, y1) = lips.min(0).astype(int) - 12, lips.max(0).astype(int) + 25

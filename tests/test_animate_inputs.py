@@ -10,9 +10,11 @@ import pytest
 from PIL import Image
 
 from talkies.errors import InputError, NoFaceError
-from talkies.runtime.animator import (EXPRESSIONS, PhotoAnimator, PhotoAnimatorOptions, blink_curve, build_mesh,
-                                      finish_weights)
+from talkies.runtime.animator import PhotoAnimator, PhotoAnimatorOptions
 from talkies.runtime.blendshapes import Blendshape
+from talkies.runtime.lipsync import EXPRESSIONS
+from talkies.runtime.performance import blink_curve, finish_weights
+from talkies.runtime.warp_mesh import build_mesh
 from tests.test_animate import (astronaut_path, face_models, grace_hopper_path, run_cli, speech,  # noqa: F401
                                  write_wav)
 
@@ -60,7 +62,7 @@ def test_unwritable_output_fails_before_rendering(tmp_path, wav, monkeypatch, ca
 
 
 def test_failed_run_leaves_no_partial_file(tmp_path, wav, monkeypatch, face_models):
-    from talkies.cli.animate_cmd import animate_audio
+    from talkies.runtime.talking_photo import animate_audio
 
     calls = {"n": 0}
     real = PhotoAnimator.render_frame
@@ -159,13 +161,13 @@ def test_empty_audio_is_an_error(tmp_path, capsys):
 
 
 def test_silent_audio_gives_a_video_at_rest(tmp_path, face_models):
-    from talkies.cli.animate_cmd import animate_audio
+    from talkies.runtime.talking_photo import animate_audio
 
     silent = write_wav(tmp_path / "silent.wav", np.zeros(16000, np.float32), 16000)
     report = animate_audio(grace_hopper_path(), silent, tmp_path / "rest.mp4", models=face_models)
     assert report.path.exists() and report.frames == 25
     mouth = [Blendshape[n].value for n in ("jawOpen", "mouthLowerDownLeft", "mouthFunnel", "mouthPucker")]
-    assert np.abs(report.result.plan.weights[:, mouth]).max() < 0.02
+    assert np.abs(report.plan.weights[:, mouth]).max() < 0.02
 
 
 def test_text_must_not_be_empty(tmp_path):

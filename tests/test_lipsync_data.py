@@ -11,9 +11,11 @@ import pytest
 from talkies.errors import InputError, MissingDependencyError
 from talkies.models.lipsync import augment as A
 from talkies.models.lipsync import data as D
-from talkies.models.lipsync import espeak, festival, flite
-from talkies.models.lipsync.phonemes import (ARKIT_MOUTH, CMU_VISEMES, IPA_VISEMES, RADIO_IPA, VISEME_INDEX,
-                                             VISEME_POSES, VISEMES, ipa_to_visemes, is_language_switch)
+from talkies.models.lipsync import festival, flite
+from talkies.runtime import espeak
+from talkies.models.lipsync.phonemes import CMU_VISEMES, RADIO_IPA
+from talkies.runtime.visemes import (ARKIT_MOUTH, IPA_VISEMES, VISEME_INDEX, VISEME_POSES, VISEMES, frame_labels,
+                                     ipa_to_visemes, is_language_switch, pose_targets)
 
 CMU_PHONES = ("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH"
               " SIL").split()
@@ -125,7 +127,7 @@ def test_list_voices():
 
 def test_frame_labels_from_events():
     events = [(0, ""), (320, "p"), (960, "ˈaɪ"), (2560, "m")]
-    labels = D.frame_labels(events, 3200)
+    labels = frame_labels(events, 3200)
     assert len(labels) == 20
     v = [VISEMES[i] for i in labels]
     assert v[:2] == ["sil", "sil"] and v[2:6] == ["PP"] * 4
@@ -144,7 +146,7 @@ def test_stop_closures_are_labelled_as_the_stop():
     silent_inside = inner[(db[inner] < -60) & (utt.labels[inner] != VISEME_INDEX["sil"])]
     assert len(silent_inside) >= 6
     assert set(VISEMES[i] for i in utt.labels[silent_inside]) <= {"PP", "DD", "kk", "CH"}
-    raw = D.frame_labels(utt.events, len(utt.pcm))
+    raw = frame_labels(utt.events, len(utt.pcm))
     assert np.sum(raw == VISEME_INDEX["PP"]) < np.sum(utt.labels == VISEME_INDEX["PP"])
     np.testing.assert_array_equal(D.close_stop_gaps(utt.pcm, utt.labels), utt.labels)  # idempotent
 
@@ -207,7 +209,7 @@ def test_corpus_is_reproducible_and_cached(tmp_path):
 
 def test_pose_targets_smooth_between_visemes():
     labels = np.array([VISEME_INDEX["sil"]] * 20 + [VISEME_INDEX["aa"]] * 20)
-    poses = D.pose_targets(labels, smooth_frames=5)
+    poses = pose_targets(labels, smooth_frames=5)
     jaw = poses[:, ARKIT_MOUTH.index("jawOpen")]
     assert np.all(np.diff(jaw) >= -1e-6)  # monotone ramp
     assert jaw[0] == pytest.approx(VISEME_POSES[0, 0]) and jaw[-1] == pytest.approx(VISEME_POSES[10, 0])

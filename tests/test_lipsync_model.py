@@ -11,7 +11,7 @@ import pytest
 
 from talkies.errors import InputError
 from talkies.models.lipsync import evaluate as E
-from talkies.models.lipsync.phonemes import VISEME_INDEX, VISEMES
+from talkies.runtime.visemes import VISEME_INDEX, VISEMES
 
 torch = pytest.importorskip("torch")
 

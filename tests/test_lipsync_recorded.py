@@ -15,7 +15,8 @@ from talkies.models.lipsync import evaluate as E
 from talkies.models.lipsync import festival
 from talkies.models.lipsync import recorded as R
 from talkies.models.lipsync.augment import AugmentConfig
-from talkies.models.lipsync.phonemes import VISEME_INDEX, VISEME_TO_COARSE
+from talkies.runtime.visemes import VISEME_INDEX, frame_labels
+from talkies.models.lipsync.phonemes import VISEME_TO_COARSE
 from talkies.models.lipsync.train import Batcher
 
 TEXTS = ["the quick brown fox jumps over the lazy dog", "she measured thin yellow beige hoops whatever"]
@@ -36,7 +37,7 @@ def folder(tmp_path_factory):
             w.writeframes(speech.pcm.tobytes())
         (root / f"take{i}.txt").write_text(text + "\n")
         n = len(speech.pcm) // 160
-        own.append(D.frame_labels([(e.sample, e.phoneme) for e in speech.phonemes], n * 160))
+        own.append(frame_labels([(e.sample, e.phoneme) for e in speech.phonemes], n * 160))
     return root, np.concatenate(own)
 
 
@@ -147,7 +148,7 @@ needs_ru = pytest.mark.skipif(not R.RUSSIAN_RECORDINGS.is_dir(), reason="festvox
 
 @needs_ru
 def test_russian_phone_table_covers_every_recorded_phone():
-    from talkies.models.lipsync.phonemes import ipa_to_visemes
+    from talkies.runtime.visemes import ipa_to_visemes
 
     seen = set()
     for lab in (R.RUSSIAN_RECORDINGS / "lab").glob("*.lab"):

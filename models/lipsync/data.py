@@ -3,7 +3,7 @@ voices built from human recordings (English, Italian, Finnish, Czech, Catalan), 
 with visemes.
 
 Everything is reproducible from a seed. :func:`random_spec` draws a language, voice variant, rate,
-pitch, text and a speed (resampling) factor for :mod:`.espeak`; :func:`random_festival_spec` a
+pitch, text and a speed (resampling) factor for :mod:`talkies.runtime.espeak`; :func:`random_festival_spec` a
 :mod:`.festival` or :mod:`.flite` voice (:data:`HUMAN_VOICES`), duration stretch, pitch and speed, and
 text in the voice's language. :func:`make_utterance`
 synthesizes, resamples to 16 kHz and labels frame ``i`` (time ``i * 10 ms``, sample ``160 * i``) with
@@ -24,13 +24,15 @@ import numpy as np
 
 from talkies.log import get_logger, track
 
-from . import espeak, festival, flite
-from .phonemes import VISEME_INDEX, VISEME_POSES, VISEMES, ipa_to_visemes, is_language_switch
+from talkies.runtime import espeak
+from talkies.runtime.speech import Speech
+
+from . import festival, flite
+from talkies.runtime.visemes import HOP, VISEME_INDEX, VISEMES, frame_labels, is_language_switch
 
 log = get_logger(__name__)
 
 SAMPLE_RATE = 16000
-HOP = 160  # samples per label frame: 100 frames/s
 DATA_VERSION = 2  # the espeak-only corpus (festival_fraction 0) is unchanged since version 2
 FESTIVAL_FRACTION = 0.4  # of the utterances, by default, from the human-recorded (Festival, flite) voices
 BLOCK = 50  # utterances synthesized in order by one fresh process
@@ -160,26 +162,6 @@ def random_festival_spec(rng: np.random.Generator) -> FestivalSpec:
                         speed=float(rng.uniform(0.88, 1.14)))
 
 
-def frame_labels(events: list[tuple[int, str]], n_samples: int) -> np.ndarray:
-    """Viseme per frame (frame i at sample HOP*i) from (start sample, IPA phoneme) events.
-
-    A phoneme lasts until the next event; a diphthong's duration is split evenly among its visemes;
-    before the first event and at pauses the label is ``sil``.
-    """
-    n_frames = n_samples // HOP
-    labels = np.zeros(n_frames, np.uint8)  # sil
-    starts = [s for s, _ in events] + [n_samples]
-    for k, (start, name) in enumerate(events):
-        end = max(start, starts[k + 1])
-        vis = ipa_to_visemes(name)
-        bounds = np.linspace(start, end, len(vis) + 1)
-        for j, v in enumerate(vis):
-            a = int(np.ceil(bounds[j] / HOP))
-            b = int(np.ceil(bounds[j + 1] / HOP))
-            labels[a:min(b, n_frames)] = VISEME_INDEX[v]
-    return labels
-
-
 _CLOSURE_VISEMES = np.array([VISEME_INDEX[v] for v in ("PP", "DD", "kk", "CH")])
 
 
@@ -214,7 +196,7 @@ def _festival_request(spec: FestivalSpec) -> festival.Request:
     return festival.Request(spec.text, spec.voice, spec.stretch, spec.f0_mean, spec.f0_std)
 
 
-def synthesize_human(specs: list[FestivalSpec]) -> list[espeak.Speech]:
+def synthesize_human(specs: list[FestivalSpec]) -> list[Speech]:
     """Speech for each spec, in order: the Festival ones in one festival process per language, the flite
     ones by flite; None where the voice failed on the text (rare; the same specs always fail)."""
     fest = iter(festival.synthesize_many([_festival_request(s) for s in specs if s.voice not in flite.VOICES],
@@ -223,7 +205,7 @@ def synthesize_human(specs: list[FestivalSpec]) -> list[espeak.Speech]:
     return [next(fl) if s.voice in flite.VOICES else next(fest) for s in specs]
 
 
-def make_utterance(spec: UtteranceSpec | FestivalSpec, speech: espeak.Speech | None = None) -> Utterance:
+def make_utterance(spec: UtteranceSpec | FestivalSpec, speech: Speech | None = None) -> Utterance:
     """Synthesize `spec` (or label `speech`, already synthesized from it) at 16 kHz with frame labels."""
     from scipy.signal import resample_poly
 
@@ -318,25 +300,6 @@ def build_corpus(n_utterances: int, *, seed: int = 0, workers: int = 1, cache_di
     return pcm, close_stop_gaps(pcm, labels)  # (caches made before the fix hold uncorrected labels)
 
 
-def pose_targets(labels: np.ndarray, smooth_frames: int = 5) -> np.ndarray:
-    """ARKit mouth targets (T, 18) for viseme labels (..., T): the pose table, smoothed with a Hann window.
-
-    Smoothing over ±`smooth_frames` frames stands in for coarticulation (mouths move continuously).
-    """
-    poses = VISEME_POSES[labels.astype(np.int64)]  # (..., T, 18)
-    if smooth_frames <= 0:
-        return poses
-    w = np.hanning(2 * smooth_frames + 3)[1:-1].astype(np.float32)
-    w /= w.sum()
-    pad = [(0, 0)] * (poses.ndim - 2) + [(smooth_frames, smooth_frames), (0, 0)]
-    padded = np.pad(poses, pad, mode="edge")
-    out = np.zeros_like(poses)
-    T = poses.shape[-2]
-    for k, wk in enumerate(w):
-        out += wk * padded[..., k:k + T, :]
-    return out
-
-
-__all__ = ["HOP", "HUMAN_VOICES", "SAMPLE_RATE", "VISEMES", "FestivalSpec", "Utterance", "UtteranceSpec",
-           "build_corpus", "frame_labels", "make_utterance", "pose_targets", "random_festival_spec", "random_spec",
+__all__ = ["HUMAN_VOICES", "SAMPLE_RATE", "FestivalSpec", "Utterance", "UtteranceSpec",
+           "build_corpus", "make_utterance", "random_festival_spec", "random_spec",
            "synthesize_human"]

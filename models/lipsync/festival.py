@@ -8,7 +8,7 @@ Italian (``pc_diphone`` male, ``lp_diphone`` female), Finnish (``hy_fi_mv_diphon
 Catalan HTS voice (``upc_ca_ona_hts``, female). :func:`synthesize_many` runs one ``festival -b`` process
 for many requests (start-up is paid once) and returns, per request, the PCM with one event per phone
 segment (start sample, IPA name through the voice's phone table, e.g. :data:`phonemes.RADIO_IPA`), the
-same :class:`espeak.Speech` that :func:`espeak.synthesize` returns. Output is deterministic.
+same :class:`~talkies.runtime.speech.Speech` that :func:`talkies.runtime.espeak.synthesize` returns. Output is deterministic.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 
 from talkies.errors import InputError, MissingDependencyError
 
-from .espeak import PhonemeEvent, Speech
+from talkies.runtime.speech import PhonemeEvent, Speech
 from .phonemes import CATALAN_IPA, CZECH_IPA, FINNISH_IPA, ITALIAN_IPA, RADIO_IPA
 
 

@@ -3,7 +3,7 @@
 Debian's `flite` package brings CMU's small synthesizer with clustergen voices trained on CMU ARCTIC
 recordings; two of them are speakers that no Festival voice here has: ``cmu_us_awb`` (Scottish English
 male) and ``cmu_us_rms`` (US English male). ``flite -psdur`` prints each phone segment with its end time
-(``name:end``, seconds), which become :class:`espeak.PhonemeEvent` s through :data:`phonemes.RADIO_IPA`
+(``name:end``, seconds), which become :class:`~talkies.runtime.speech.PhonemeEvent` s through :data:`phonemes.RADIO_IPA`
 (flite's US phone set is Festival's "radio" set), exactly as :mod:`.festival` does. Requests are
 :class:`festival.Request` s; output is deterministic.
 """
@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .espeak import Speech
+from talkies.runtime.speech import Speech
 from .festival import Request, read_wav, check_requests, executable, segment_events
 
 # voice -> the apt package that brings it

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .phonemes import ARKIT_MOUTH, VISEMES
+from talkies.runtime.visemes import ARKIT_MOUTH, VISEMES
 
 SAMPLE_RATE = 16000
 HOP = 160

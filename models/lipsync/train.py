@@ -34,7 +34,8 @@ from talkies.log import get_logger, make_progress
 
 from . import data as D
 from .augment import AugmentConfig, augment
-from .phonemes import COARSE_NAMES, VISEME_INDEX, VISEME_TO_COARSE, VISEMES
+from talkies.runtime.visemes import VISEME_INDEX, VISEMES, pose_targets
+from .phonemes import COARSE_NAMES, VISEME_TO_COARSE
 
 log = get_logger(__name__)
 
@@ -209,7 +210,7 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)
             x, y = batcher.batch(batch_size)
-            pose = torch.from_numpy(D.pose_targets(y)).transpose(1, 2)  # (B, 18, T)
+            pose = torch.from_numpy(pose_targets(y)).transpose(1, 2)  # (B, 18, T)
             mask = torch.from_numpy(band_mask(mask_rng, len(x), M.N_MELS))
             vis_logits, pose_logits = net.logits(torch.from_numpy(x), mask)
             target = torch.from_numpy(y)

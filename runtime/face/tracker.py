@@ -142,6 +142,13 @@ class FaceTrackerResult:
     def face(self, face_id: int) -> TrackedFace | None:
         return next((f for f in self.faces if f.face_id == face_id), None)
 
+    def motions(self, fps: float = 30.0) -> list[FaceMotion]:
+        """One single-frame FaceMotion per face (a photo's curves), landmarks in its extras."""
+        return [FaceMotion(np.zeros(1), face.weights[None], face.head_pose[None], fps=fps, face_id=face.face_id,
+                           extras={"landmarks": face.landmarks[None], "image_size": list(self.image_size),
+                                   "unsupported": list(UNSUPPORTED), "calibration": None})
+                for face in self.faces]
+
 
 ResultCallback = Callable[[FaceTrackerResult, np.ndarray, int], None]
 

@@ -1,9 +1,10 @@
-"""A small ctypes binding to libespeak-ng (shipped by `espeakng-loader`): speech plus phoneme events.
+"""The espeak-ng speech engine: a small ctypes binding to libespeak-ng (shipped by `espeakng-loader`),
+giving speech plus phoneme events.
 
 The library is driven in synchronous mode with `espeakINITIALIZE_PHONEME_EVENTS` (and IPA names), so
 one call to :func:`synthesize` returns the whole PCM (int16 at the voice's sample rate, 22050 Hz for
 the built-in voices) together with one :class:`PhonemeEvent` per phoneme, each with its exact start in
-samples of that PCM. Reused by lip-sync training data and by TTS (``--voice/--rate/--pitch``).
+samples of that PCM. Used by text-to-speech (:mod:`talkies.runtime.tts`) and lip-sync training data.
 
 libespeak-ng holds global state, so calls are serialised with a lock; use processes for parallelism.
 """
@@ -13,12 +14,12 @@ from __future__ import annotations
 import ctypes
 import re
 import threading
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from talkies.errors import InputError, MissingDependencyError
 from talkies.log import get_logger
+from talkies.runtime.speech import PITCH_RANGE, RATE_RANGE, PhonemeEvent, Speech, Voice, WordEvent
 
 log = get_logger(__name__)
 
@@ -40,8 +41,6 @@ _EVENT_SAMPLERATE = 8
 _PARAM = {"rate": 1, "volume": 2, "pitch": 3, "range": 4, "wordgap": 7}
 
 _LANG_RE = re.compile(r"[a-z]{2,3}(-[a-z0-9]+)*")
-RATE_RANGE = (80, 450)  # words per minute espeak accepts
-PITCH_RANGE = (0, 99)
 
 
 class _EventId(ctypes.Union):
@@ -76,53 +75,6 @@ class _Voice(ctypes.Structure):
 
 
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
-
-
-@dataclass(frozen=True)
-class PhonemeEvent:
-    """One phoneme: its IPA name and where it starts in the returned PCM."""
-
-    phoneme: str
-    sample: int  # start, in samples of the returned PCM
-    time: float  # start, in seconds
-    text_position: int  # 1-based character position in the input text (0 when unknown)
-
-
-@dataclass(frozen=True)
-class WordEvent:
-    sample: int
-    time: float
-    text_position: int
-    length: int
-
-
-@dataclass
-class Speech:
-    """Synthesized speech: int16 mono PCM, its sample rate, phoneme and word events."""
-
-    pcm: np.ndarray
-    sample_rate: int
-    phonemes: list[PhonemeEvent] = field(default_factory=list)
-    words: list[WordEvent] = field(default_factory=list)
-
-    @property
-    def duration(self) -> float:
-        return len(self.pcm) / self.sample_rate
-
-    def float32(self) -> np.ndarray:
-        return self.pcm.astype(np.float32) / 32768.0
-
-
-@dataclass(frozen=True)
-class Voice:
-    name: str  # what espeak calls it, e.g. "English (America)"
-    identifier: str  # the path under voices/, e.g. "gmw/en-US"
-    languages: tuple[str, ...]  # e.g. ("en-us", "en")
-    gender: str  # "male", "female" or ""
-
-    @property
-    def language(self) -> str:
-        return self.languages[0] if self.languages else ""
 
 
 class _Engine:
@@ -240,6 +192,15 @@ def _resolve_voice(voice: str) -> str | None:
     return None if ident is None else ident + plus + variant
 
 
+def has_voice(voice: str) -> bool:
+    """True when `voice` is an espeak voice name or language, with a known ``+variant`` if it has one."""
+    base, plus, variant = voice.partition("+")
+    if plus and variant not in list_variants():
+        return False
+    with _Engine._lock:
+        return _resolve_voice(base) is not None
+
+
 def synthesize(text: str, *, voice: str = "en-us", rate: int = 175, pitch: int = 50, pitch_range: int = 50,
                word_gap: int = 0, volume: int = 100, phoneme_input: bool = False, seed: int | None = 0) -> Speech:
     """Speak `text` with espeak-ng; return PCM and phoneme events with exact sample positions.
@@ -264,7 +225,7 @@ def synthesize(text: str, *, voice: str = "en-us", rate: int = 175, pitch: int =
                 alias = _resolve_voice(voice)
                 if alias is None or lib.espeak_SetVoiceByName(alias.encode()) != 0:
                     raise InputError(f"unknown espeak voice {voice!r}; pick a language or name from "
-                                     "talkies.models.lipsync.espeak.list_voices(), optionally with +variant")
+                                     "talkies.runtime.tts.list_voices(), optionally with +variant")
             eng.voice = voice
         for name, value in (("rate", rate), ("pitch", pitch), ("range", pitch_range), ("wordgap", word_gap),
                             ("volume", volume)):
