@@ -13,6 +13,10 @@ encoded one at a time, so memory does not grow with the clip length.
 
 A FaceMotion's head_pose drives the head *relative to the photo* (yaw, pitch, roll in radians with the
 tracker's conventions, translation in cm).
+
+The parts live beside it: face choice in runtime.face.selection, the rig in runtime.rig, the warp mesh
+in runtime.warp_mesh, blinks, head motion and expressions in runtime.performance, and speech → motion
+in runtime.speech_motion.
 """
 
 from __future__ import annotations
@@ -26,21 +30,21 @@ from pathlib import Path
 import numpy as np
 
 from talkies import __version__
-from talkies.errors import InputError, NoFaceError
+from talkies.errors import InputError
 from talkies.kernels import fill_mouth, warp
 from talkies.log import get_logger, track
-from talkies.runtime.blendshapes import ARKIT_NAMES, NUM_BLENDSHAPES, Blendshape
-from talkies.runtime.lipsync import EXPRESSIONS as LIPSYNC_EXPRESSIONS
+from talkies.runtime.blendshapes import NUM_BLENDSHAPES
+from talkies.runtime.face.selection import MIN_FACE_SIZE, detect_faces, select_face
 from talkies.runtime.motion import FaceMotion
-from talkies.runtime.rig import FACE_OVAL, INNER_LIP_LOOP, LIPS_LOWER_INNER, LIPS_UPPER_INNER, FaceRig, \
-    FittedFace, polygon_mask
+from talkies.runtime.performance import add_performance, expression_weights, finish_weights
+from talkies.runtime.rig import INNER_LIP_LOOP, LIPS_LOWER_INNER, LIPS_UPPER_INNER, FaceRig, FittedFace, polygon_mask
+from talkies.runtime.warp_mesh import RINGS, build_mesh
 from talkies.types import _Choice
 
 log = get_logger(__name__)
 
 WATERMARK_TEXT = "AI-generated"
 METADATA_COMMENT = f"synthesised by talkies {__version__}"
-MIN_FACE_SIZE = 64
 TEETH_SIZE = 0.11  # height of the upper-teeth band, as a fraction of the mouth width
 MAX_INTENSITY = 2.0
 
@@ -50,11 +54,6 @@ class Expression(_Choice):
     HAPPY = "happy"
     SAD = "sad"
     SURPRISED = "surprised"
-
-
-#: Expression presets (ARKit weights at intensity 1), shared with the LipSync task; added on top of
-#: the speech or driver weights, scaled by the intensity.
-EXPRESSIONS: dict[str, dict[str, float]] = LIPSYNC_EXPRESSIONS
 
 
 class Resolution(_Choice):
@@ -127,242 +126,6 @@ class AnimationResult:
     seconds: float = 0.0
     """Wall time of the whole call that made the video."""
     extras: dict = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Face selection
-# ---------------------------------------------------------------------------------------------------
-
-
-def face_height(landmarks: np.ndarray) -> float:
-    xy = np.asarray(landmarks)[:, :2]
-    return float(xy[:, 1].max() - xy[:, 1].min())
-
-
-def select_face(faces: list[np.ndarray], index: int | None, *, min_size: int = MIN_FACE_SIZE,
-                source: str = "the photo") -> np.ndarray:
-    """The landmarks of face `index` (None: the largest), checked for size."""
-    if not faces:
-        raise NoFaceError(f"no face found in {source}; give a photo with a visible, roughly frontal face")
-    if index is None:
-        chosen = max(faces, key=face_height)
-    elif index >= len(faces):
-        raise InputError(f"--face {index}: {source} has {len(faces)} face(s), numbered 0-{len(faces) - 1} "
-                         "(see `talkies faces PHOTO`)")
-    else:
-        chosen = faces[index]
-    size = face_height(chosen)
-    if size < min_size:
-        raise InputError(f"the face in {source} is only {size:.0f} px tall; talkies needs at least {min_size} px "
-                         "to animate it: use a larger or closer photo")
-    return np.asarray(chosen, np.float32)
-
-
-def detect_faces(image: np.ndarray, models=None) -> list[np.ndarray]:
-    """478-landmark sets of every face in a photo, in `talkies faces` (detector) order."""
-    from talkies.runtime.face import FaceTracker, FaceTrackerOptions
-    from talkies.runtime.face.models import FaceModels
-
-    models = models or FaceModels.from_mediapipe()
-    with FaceTracker(FaceTrackerOptions(num_faces=16), models=models) as tracker:
-        result = tracker.detect(image)
-    return [f.landmarks for f in sorted(result.faces, key=lambda f: f.face_id)]
-
-
-# ---------------------------------------------------------------------------------------------------
-# The warp mesh: face mesh + rings around the face outline + image border
-# ---------------------------------------------------------------------------------------------------
-
-#: Rings outside the face outline: (distance as a fraction of the face radius along the ray from the
-#: face centre, as a fraction of the free distance to the border, share of the head motion followed,
-#: share of the jaw motion followed). The outer ring stays put, so the warp never touches the rest of
-#: the frame.
-RINGS = ((0.45, 0.4, 0.85, 0.5), (1.1, 0.75, 0.0, 0.0))
-
-
-def _ray_to_border(c: np.ndarray, u: np.ndarray, w: int, h: int) -> float:
-    """Distance from c along unit direction u to the image rectangle [0, w-1] × [0, h-1]."""
-    ts = []
-    for comp, lo, hi in ((0, 0.0, w - 1.0), (1, 0.0, h - 1.0)):
-        if u[comp] > 1e-9:
-            ts.append((hi - c[comp]) / u[comp])
-        elif u[comp] < -1e-9:
-            ts.append((lo - c[comp]) / u[comp])
-    return max(0.0, min(ts)) if ts else 0.0
-
-
-def _zipper(inner: list[int], outer: list[int], angle: np.ndarray) -> list[tuple[int, int, int]]:
-    """Triangulate the band between two closed loops, both sorted by angle around a common centre."""
-    def unwrapped(loop: list[int]) -> np.ndarray:
-        a = angle[loop].copy()
-        return np.concatenate([a, [a[0] + 2 * np.pi]])
-
-    ai, ao = unwrapped(inner), unwrapped(outer)
-    n, m = len(inner), len(outer)
-    i = j = 0
-    tris = []
-    while i < n or j < m:
-        if j >= m or (i < n and ai[i + 1] <= ao[j + 1]):
-            tris.append((inner[i], inner[(i + 1) % n], outer[j % m]))
-            i += 1
-        else:
-            tris.append((inner[i % n], outer[(j + 1) % m], outer[j]))
-            j += 1
-    return tris
-
-
-@dataclass(frozen=True, eq=False)
-class WarpMesh:
-    src: np.ndarray
-    """(P, 2) float32 source points: 478 landmarks, then the rings, then the border."""
-    triangles: np.ndarray
-    """(F, 3) int64."""
-    ring_slices: tuple[slice, ...]
-    oval: np.ndarray
-    """FACE_OVAL indices in ring order (ring k point i sits on the ray through oval[i])."""
-
-
-def build_mesh(landmarks: np.ndarray, face_triangles: np.ndarray, width: int, height: int) -> WarpMesh:
-    """Face mesh + rings + border for one photo (the topology is fixed; only positions depend on it)."""
-    pts = np.asarray(landmarks, np.float64)[:, :2]
-    oval = np.asarray(FACE_OVAL)
-    centre = pts[oval].mean(0)
-    centre = np.clip(centre, [1.0, 1.0], [width - 2.0, height - 2.0])
-    rel = pts[oval] - centre
-    radius = np.maximum(np.linalg.norm(rel, axis=1), 1e-3)
-    unit = rel / radius[:, None]
-    free = np.array([_ray_to_border(centre, u, width, height) for u in unit]) - radius
-    free = np.maximum(free, 0.0)
-    points = [pts]
-    loops = [list(oval)]
-    slices = []
-    start = len(pts)
-    off_image = free <= 0
-    for frac_r, frac_free, _, _ in RINGS:
-        dist = np.where(off_image, frac_r * radius, np.minimum(frac_r * radius, frac_free * free))
-        ring = pts[oval] + unit * np.maximum(dist, 0.5)[:, None]
-        points.append(ring)
-        loops.append(list(range(start, start + len(oval))))
-        slices.append(slice(start, start + len(oval)))
-        start += len(oval)
-    # where the face runs off the photo, its border points go out beyond the face (off-image points
-    # are fine for the warp), so that the rings stay nested
-    border_pts = np.array([centre + unit[i] * max(_ray_to_border(centre, unit[i], width, height),
-                                                  radius[i] + 2.0 * RINGS[-1][0] * radius[i] + 2.0)
-                           if free[i] <= 0 else centre + unit[i] * _ray_to_border(centre, unit[i], width, height)
-                           for i in range(len(oval))])
-    corners = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float64)
-    border_pts = np.concatenate([border_pts, corners])
-    points.append(border_pts)
-    border = list(range(start, start + len(border_pts)))
-    allpts = np.concatenate(points)
-    angle = np.arctan2(allpts[:, 1] - centre[1], allpts[:, 0] - centre[0])
-
-    def by_angle(loop: list[int]) -> list[int]:
-        return sorted(loop, key=lambda k: angle[k])
-
-    tris = [tuple(t) for t in np.asarray(face_triangles)]
-    rings = [by_angle(loop) for loop in loops] + [by_angle(border)]
-    for inner, outer in zip(rings[:-1], rings[1:]):
-        tris += _zipper(inner, outer, angle)
-    return WarpMesh(src=allpts.astype(np.float32), triangles=np.asarray(tris, np.int64),
-                    ring_slices=tuple(slices), oval=oval)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Performance: blinks, idle head motion, nods, expression
-# ---------------------------------------------------------------------------------------------------
-
-
-def blink_curve(times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """0 → 1 → 0 eyelid closures at random intervals (2–6 s apart): close 80 ms, hold 40 ms, open 150 ms."""
-    out = np.zeros(len(times), np.float32)
-    if not len(times):
-        return out
-    end = float(times[-1])
-    t = float(rng.uniform(0.6, 2.5))
-    while t < end + 0.3:
-        close, hold, open_ = 0.08, 0.04, 0.15
-        x = times - t
-        ramp_up = np.clip(x / close, 0, 1)
-        ramp_down = np.clip(1 - (x - close - hold) / open_, 0, 1)
-        shape = np.where(x < close, ramp_up, ramp_down)
-        shape = np.where((x < 0) | (x > close + hold + open_), 0.0, shape)
-        out = np.maximum(out, (shape * shape * (3 - 2 * shape)).astype(np.float32))  # smoothstep
-        if rng.random() < 0.12:  # now and then a double blink
-            t += close + hold + open_ + 0.12
-        else:
-            t += float(rng.uniform(2.0, 6.0))
-    return out
-
-
-def idle_head(times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(T, 6) slow, smooth head sway: sums of three sines per axis with random rates and phases."""
-    amp = np.array([math.radians(1.8), math.radians(1.2), math.radians(0.8), 0.12, 0.1, 0.0])
-    pose = np.zeros((len(times), 6), np.float32)
-    for axis in range(6):
-        if not amp[axis]:
-            continue
-        freqs = rng.uniform(0.05, 0.35, 3)
-        phases = rng.uniform(0, 2 * np.pi, 3)
-        weights = rng.uniform(0.5, 1.0, 3)
-        wave = sum(wk * np.sin(2 * np.pi * f * times + p) for f, p, wk in zip(freqs, phases, weights))
-        pose[:, axis] = amp[axis] * wave / weights.sum()
-    return pose
-
-
-def _lowpass(x: np.ndarray, fps: float, tau: float) -> np.ndarray:
-    """Zero-phase one-pole low-pass (forward and backward)."""
-    if not len(x):
-        return x
-    a = 1.0 - math.exp(-1.0 / (fps * tau))
-    y = np.empty_like(x, dtype=np.float64)
-    for direction in (1, -1):
-        src = x if direction == 1 else y[::-1].copy()
-        acc = float(src[0])
-        out = np.empty(len(src))
-        for i, v in enumerate(src):
-            acc += a * (float(v) - acc)
-            out[i] = acc
-        y = out if direction == 1 else out[::-1]
-    return y
-
-
-def speech_nods(jaw: np.ndarray, fps: float) -> np.ndarray:
-    """(T, 6) small nods that follow the speech: the head dips with emphasis and rises in pauses."""
-    pose = np.zeros((len(jaw), 6), np.float32)
-    if len(jaw) < 2:
-        return pose
-    fast = _lowpass(jaw.astype(np.float64), fps, 0.25)
-    slow = _lowpass(jaw.astype(np.float64), fps, 1.5)
-    emphasis = fast - slow
-    pose[:, 1] = np.radians(6.0) * emphasis  # pitch
-    pose[:, 0] = np.radians(2.0) * (fast - fast.mean())  # a little yaw with it
-    return pose
-
-
-def expression_weights(expression: Expression | str, intensity: float) -> np.ndarray:
-    w = np.zeros(NUM_BLENDSHAPES, np.float32)
-    for name, value in EXPRESSIONS[Expression.parse(expression).value].items():
-        w[Blendshape[name].value] = value * intensity
-    return w
-
-
-_JAW = Blendshape.jawOpen.value
-_CLOSE = Blendshape.mouthClose.value
-_BLINKS = (Blendshape.eyeBlinkLeft.value, Blendshape.eyeBlinkRight.value)
-
-
-def finish_weights(weights: np.ndarray) -> np.ndarray:
-    """Clip to [0, 1] and keep ARKit's rule mouthClose ≤ jawOpen (the lips cannot close past each other)."""
-    w = np.clip(weights, 0.0, 1.0).astype(np.float32)
-    w[..., _CLOSE] = np.minimum(w[..., _CLOSE], w[..., _JAW])
-    return w
-
-
-# ---------------------------------------------------------------------------------------------------
-# The task
-# ---------------------------------------------------------------------------------------------------
 
 
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -502,14 +265,9 @@ class PhotoAnimator:
         else:
             weights, pose, visemes = np.zeros((n, NUM_BLENDSHAPES), np.float32), np.zeros((n, 6), np.float32), None
         if synthesize:
-            rng = np.random.default_rng(opts.seed)
-            if opts.blinks:
-                blink = blink_curve(times, rng)
-                for col in _BLINKS:
-                    weights[:, col] = np.maximum(weights[:, col], blink)
-            if opts.head_motion:
-                pose += opts.head_motion * (idle_head(times, rng) + speech_nods(weights[:, _JAW], opts.fps))
-        weights += expression_weights(opts.expression, float(opts.intensity))[None]
+            add_performance(weights, pose, times, fps=opts.fps, seed=opts.seed, blinks=opts.blinks,
+                            head_motion=opts.head_motion)
+        weights += expression_weights(Expression.parse(opts.expression).value, float(opts.intensity))[None]
         return FaceMotion(times, finish_weights(weights), pose, visemes, fps=float(opts.fps),
                           extras={"synthesized": synthesize})
 
@@ -614,63 +372,5 @@ class PhotoAnimator:
                                size=self.size, plan=plan)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Motion from audio without a lip-sync model: loudness (a fallback)
-# ---------------------------------------------------------------------------------------------------
-
-
-def loudness_motion(pcm: np.ndarray, sample_rate: int, *, fps: float = 100.0) -> FaceMotion:
-    """Mouth weights at `fps` from the loudness of speech: the jaw opens with the level, lips part.
-
-    A stand-in for the lip-sync model: it has no viseme shapes, but closures (p, b, m and pauses) are
-    quiet, so the mouth closes on them. Silence gives a closed mouth.
-    """
-    x = np.asarray(pcm, np.float32).reshape(-1)
-    hop = sample_rate / fps
-    n = int(math.ceil(len(x) / hop)) if len(x) else 0
-    times = np.arange(n) / fps
-    weights = np.zeros((n, NUM_BLENDSHAPES), np.float32)
-    if n == 0:
-        return FaceMotion(times, weights, fps=fps)
-    win = int(round(0.025 * sample_rate))
-    padded = np.concatenate([np.zeros(win // 2, np.float32), x, np.zeros(win, np.float32)])
-    sq = np.concatenate([[0.0], np.cumsum(padded.astype(np.float64) ** 2)])
-    starts = np.minimum((np.arange(n) * hop).astype(np.int64), len(padded) - win)
-    rms = np.sqrt(np.maximum(sq[starts + win] - sq[starts], 0.0) / win)
-    db = 20 * np.log10(rms + 1e-9)
-    peak = float(np.percentile(db, 95))
-    if peak < -55.0:  # silence: nothing to say
-        return FaceMotion(times, weights, fps=fps, extras={"source": "loudness", "silent": True})
-    level = np.clip((db - (peak - 30.0)) / 30.0, 0.0, 1.0) ** 1.4
-    # fast attack, slower release (mouths open quickly and close a little slower)
-    env = np.empty(n)
-    acc = 0.0
-    for i, v in enumerate(level):
-        k = 0.6 if v > acc else 0.35
-        acc += k * (v - acc)
-        env[i] = acc
-    cols = {"jawOpen": 0.6, "mouthLowerDownLeft": 0.25, "mouthLowerDownRight": 0.25,
-            "mouthUpperUpLeft": 0.1, "mouthUpperUpRight": 0.1, "mouthStretchLeft": 0.08, "mouthStretchRight": 0.08}
-    for name, gain in cols.items():
-        weights[:, Blendshape[name].value] = gain * env
-    return FaceMotion(times, weights, fps=fps, extras={"source": "loudness", "silent": False})
-
-
-def motion_from_audio(pcm: np.ndarray, sample_rate: int) -> FaceMotion:
-    """Speech → FaceMotion at 100 fps (visemes and mouth weights) through the LipSync task; when its
-    model bundle is not installed, the mouth follows the loudness instead (with a warning)."""
-    from talkies.errors import BundleError
-    from talkies.runtime.lipsync import LipSync
-
-    try:
-        task = LipSync()
-    except BundleError as exc:
-        log.warning("lip-sync model unavailable (%s); the mouth follows the loudness instead", exc)
-        return loudness_motion(pcm, sample_rate)
-    with task:
-        return task.process(pcm, sample_rate)
-
-
-__all__ = ["AnimationResult", "EXPRESSIONS", "Expression", "METADATA_COMMENT", "PhotoAnimator",
-           "PhotoAnimatorOptions", "Resolution", "WATERMARK_TEXT", "blink_curve", "detect_faces",
-           "expression_weights", "loudness_motion", "motion_from_audio", "output_size", "select_face"]
+__all__ = ["AnimationResult", "Expression", "METADATA_COMMENT", "PhotoAnimator", "PhotoAnimatorOptions", "Resolution",
+           "WATERMARK_TEXT", "output_size"]

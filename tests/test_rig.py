@@ -25,7 +25,7 @@ MIN_RISE = 0.1
 
 @pytest.fixture(scope="module")
 def grace_landmarks(face_models) -> np.ndarray:
-    from talkies.runtime.animator import detect_faces
+    from talkies.runtime.face.selection import detect_faces
 
     faces = detect_faces(grace_hopper_path(), face_models)
     assert len(faces) == 1
