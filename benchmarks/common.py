@@ -7,6 +7,7 @@
   each measurement in a fresh child process and has the child report both, so a row's peak RSS is that
   of one interpreter holding one model.
 - Machine facts: :func:`machine_info` (CPU model, cores, OS, Python, package versions, load average).
+- Command lines: :func:`comma_list`, the one parser of comma-separated option values.
 - Peers in their own throwaway venvs (MediaPipe pins protobuf below 5, pylipsync pins numpy below 2.4):
   :func:`peer_python` finds or creates one, :func:`run_peer` runs a script in it with a clean environment.
 """
@@ -28,7 +29,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from talkies.errors import InputError
 from talkies.log import get_logger
+from talkies.types import Backend
 
 log = get_logger(__name__)
 
@@ -36,6 +39,8 @@ log = get_logger(__name__)
 PACKAGES = ("talkies", "numpy", "numba", "onnxruntime", "openvino", "ai-edge-litert", "coremltools", "torch")
 #: Environment variables that would leak this venv into a peer's interpreter.
 _LEAKY_ENV = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")
+#: The backends that run on any OS (Core ML runs on macOS only).
+PORTABLE_BACKENDS = tuple(b.value for b in Backend if b is not Backend.COREML)
 #: One thread for the numeric libraries of a peer, as for talkies.
 ONE_THREAD_ENV = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                    "NUMBA_NUM_THREADS")}
@@ -262,6 +267,17 @@ def inner_progress_off() -> Iterator[None]:
             os.environ["TALKIES_PROGRESS"] = before
 
 
+# --- command lines -----------------------------------------------------------------------------------
+
+
+def comma_list(value: str, what: str) -> tuple[str, ...]:
+    """The items of a comma-separated option value, stripped; InputError naming --`what` when there are none."""
+    items = tuple(v.strip() for v in value.split(",") if v.strip())
+    if not items:
+        raise InputError(f"--{what} is empty; give a comma-separated list")
+    return items
+
+
 # --- formatting --------------------------------------------------------------------------------------
 
 
@@ -278,6 +294,7 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["LatencyStats", "ONE_THREAD_ENV", "PACKAGES", "PARITY_FAILED_DIR", "cpu_model", "current_rss_mb", "fmt",
-           "inner_progress_off", "load_average", "machine_info", "markdown_table", "median_ms", "model_bytes",
-           "package_versions", "peak_rss_mb", "peer_env", "peer_python", "percentile", "run_peer", "time_calls"]
+__all__ = ["LatencyStats", "ONE_THREAD_ENV", "PACKAGES", "PARITY_FAILED_DIR", "PORTABLE_BACKENDS", "comma_list",
+           "cpu_model", "current_rss_mb", "fmt", "inner_progress_off", "load_average", "machine_info",
+           "markdown_table", "median_ms", "model_bytes", "package_versions", "peak_rss_mb", "peer_env", "peer_python",
+           "percentile", "run_peer", "time_calls"]

@@ -39,12 +39,13 @@ from talkies.benchmarks.common import (PARITY_FAILED_DIR, fmt, inner_progress_of
 from talkies.io import write_text_atomic
 from talkies.log import get_logger, track
 from talkies.models.lipsync import evaluate
+from talkies.types import Backend, Precision
 
 log = get_logger(__name__)
 
 MODELS = ("lipsync", "lipsync_stream")
-BACKENDS = ("onnx", "openvino", "litert", "coreml")
-PRECISIONS = ("fp32", "fp16", "int8")
+BACKENDS = tuple(b.value for b in Backend)
+PRECISIONS = tuple(p.value for p in Precision)
 FIGURES = ("coarse_accuracy", "closure_recall", "open_recall", "round_recall")
 GOALS = {k: evaluate.GOALS[k] for k in FIGURES}
 GOAL_INT8_POINTS = 2.0  # int8 within 2 percentage points of fp32 on every figure
@@ -232,7 +233,7 @@ def pylipsync_row(python: str | None, reason: str, data_dir: str = str(evaluate.
         if not ok:
             return _row(name, mode="offline", status="error", reason=f"pylipsync failed: {last}")
         result = json.loads(out.read_text())
-    from talkies.models.lipsync.phonemes import VISEME_INDEX, VISEMES
+    from talkies.runtime.visemes import VISEME_INDEX, VISEMES
 
     eye = np.eye(len(VISEMES), dtype=np.float32)
     items = []

@@ -1,4 +1,4 @@
-"""pytest-benchmark suite over the cases of ``talkies bench`` (benchmarks/harness.py), 1 thread:
+"""pytest-benchmark suite over the cases of ``talkies bench`` (benchmarks/harness/), 1 thread:
 
 - one inference of every bundle already in $TALKIES_HOME/bundles (and the shipped lip-sync bundles), per
   model × target × precision whose backend runs here, on the bundle's real test inputs;
@@ -22,14 +22,16 @@ import pytest
 pytest.importorskip("pytest_benchmark")
 os.environ.setdefault("TALKIES_THREADS", "1")
 
-from talkies.benchmarks import harness  # noqa: E402
 from talkies.benchmarks import lipsync as lipsync_bench  # noqa: E402
-from talkies.benchmarks.common import inner_progress_off  # noqa: E402
+from talkies.benchmarks.common import PORTABLE_BACKENDS, inner_progress_off, model_bytes  # noqa: E402
+from talkies.benchmarks.harness.bundles import existing_bundle  # noqa: E402
+from talkies.benchmarks.harness.config import PRECISIONS, TARGETS  # noqa: E402
+from talkies.benchmarks.harness.rows import HEADLINE  # noqa: E402
 from talkies.runtime.bundle import default_bundle_dir  # noqa: E402
 from talkies.runtime.session import backend_available  # noqa: E402
 
-MODELS = tuple(harness.HEADLINE)
-CASES = [(m, t, p) for m in MODELS for t in harness.TARGETS if t != "coreml" for p in harness.PRECISIONS]
+MODELS = tuple(HEADLINE)
+CASES = [(m, t, p) for m in MODELS for t in TARGETS if t in PORTABLE_BACKENDS for p in PRECISIONS]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -42,7 +44,7 @@ def _bundle_or_skip(model: str, target: str, precision: str):
     reason = backend_available(target)
     if reason is not None:
         pytest.skip(reason)
-    path = harness.existing_bundle(model, target, precision, default_bundle_dir())
+    path = existing_bundle(model, target, precision, default_bundle_dir())
     if path is None:
         pytest.skip(f"no {model}-{target}-{precision} bundle; `talkies bench` builds it")
     return path
@@ -59,7 +61,7 @@ def test_bundle_inference(benchmark: Any, model: str, target: str, precision: st
         samples = unstack_samples(bundle.test_vectors()[0])
         session = open_session(bundle.manifest, bundle.root, threads=1)
         benchmark.group = f"{model} (one call)"
-        benchmark.extra_info.update(size_bytes=harness.model_bytes(bundle.manifest),
+        benchmark.extra_info.update(size_bytes=model_bytes(bundle.manifest),
                                     parity_passed=bundle.manifest.parity.passed)
         counter = iter(range(10**9))
         benchmark(lambda: session.run(samples[next(counter) % len(samples)]))
@@ -73,7 +75,7 @@ def utterance() -> np.ndarray:
 
 def _lipsync_bundles() -> list[Any]:
     try:
-        return lipsync_bench.find_bundles(None, backends=("onnx", "openvino", "litert"))
+        return lipsync_bench.find_bundles(None, backends=PORTABLE_BACKENDS)
     except Exception:  # pragma: no cover - lip-sync runtime missing
         return []
 
@@ -122,7 +124,7 @@ def clip(tmp_path_factory) -> tuple[np.ndarray, np.ndarray]:
     return frames, stamps
 
 
-@pytest.mark.parametrize("backend", ["mediapipe-tflite", "onnx", "openvino", "litert"])
+@pytest.mark.parametrize("backend", ["mediapipe-tflite", *PORTABLE_BACKENDS])
 def test_tracking_frame(benchmark: Any, backend: str, clip) -> None:
     from talkies.runtime.face import FaceTracker, FaceTrackerOptions, RunningMode
     from talkies.runtime.face.models import FaceModels, missing_bundles

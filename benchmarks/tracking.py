@@ -1,6 +1,6 @@
 """Face tracking benchmark: talkies' FaceTracker per backend against MediaPipe's own FaceLandmarker.
 
-Run: ``python -m talkies.benchmarks.tracking [--json OUT] [--mediapipe-python /tmp/mpvenv/bin/python]``.
+Run: ``python -m talkies.benchmarks.tracking [--json OUT] [--mediapipe-python PYTHON]``.
 
 - **Speed**: frames/s of the whole pipeline (tracking, landmarks, blend-shapes, pose, smoothing) in
   VIDEO mode on a clip made from real photos (pans, zooms, rolls), one inference thread; and IMAGE-mode
@@ -12,15 +12,14 @@ Run: ``python -m talkies.benchmarks.tracking [--json OUT] [--mediapipe-python /t
   transformation matrix.
 
 MediaPipe never enters the talkies environment (it pins protobuf below 5 and breaks onnx): it runs in a
-separate interpreter, e.g. ``python -m venv /tmp/mpvenv && /tmp/mpvenv/bin/pip install mediapipe``,
-fed the same decoded frames through .npy files. Without one, the MediaPipe columns are left out.
+separate interpreter, by default the peers' venv ``$TALKIES_HOME/peers/mediapipe`` that ``talkies bench``
+creates, fed the same decoded frames through .npy files. Without one, the MediaPipe columns are left out.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import tempfile
@@ -31,13 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from talkies.benchmarks.common import median_ms, run_peer
+from talkies.benchmarks.common import PORTABLE_BACKENDS, comma_list, fmt, median_ms, peer_python, run_peer
 from talkies.io import write_text_atomic
 from talkies.log import get_logger, track
+from talkies.types import Precision
 
 log = get_logger(__name__)
 
-DEFAULT_MEDIAPIPE_PYTHON = "/tmp/mpvenv/bin/python"
+MEDIAPIPE_REQUIREMENT = "mediapipe==1.2.2"
 PHOTOS = ("grace_hopper", "astronaut")
 CLIP_FRAMES = 60
 #: DESIGN's parity goals against MediaPipe.
@@ -100,6 +100,11 @@ json.dump(out, open(f"{work}/mediapipe.json", "w"))
 '''
 
 
+def mediapipe_python(*, install: bool = False) -> tuple[str | None, str]:
+    """The interpreter of MediaPipe's own venv (created when `install`), or None and why there is none."""
+    return peer_python("mediapipe", MEDIAPIPE_REQUIREMENT, install=install)
+
+
 def run_mediapipe(python: str, task: Path, work: Path, passes: int) -> dict[str, Any] | None:
     """MediaPipe's FaceLandmarker on the photos and clip in `work`, run by another interpreter."""
     if not Path(python).is_file():
@@ -120,7 +125,7 @@ def model_sets(bundle_dir: Path | None, precisions: tuple[str, ...]) -> list[tup
     root = bundle_dir or default_bundle_dir()
     sets: list[tuple[str, str, Callable[[], Any]]] = [
         ("litert (MediaPipe .tflite)", "fp32", lambda: FaceModels.from_mediapipe(threads=1))]
-    for backend in ("onnx", "openvino", "litert"):
+    for backend in PORTABLE_BACKENDS:
         for precision in precisions:
             if not missing_bundles(root, backend, precision) and backend_available(backend) is None:
                 sets.append((backend, precision, lambda b=backend, p=precision: FaceModels.from_bundles(
@@ -202,20 +207,16 @@ def _fps(frames: int, passes: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
-def _fmt(value: Any, spec: str = ".3f") -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
-
-
 def markdown(rows: list[dict[str, Any]]) -> str:
     head = ("| backend | precision | landmarks mean px vs MP (grace / astronaut / clip) | blend-shapes max abs vs MP "
             "(grace / astronaut) | video fps wall | video fps CPU | image ms (CPU) |")
     lines = [head, "|" + "---|" * 7]
     for r in rows:
         g, a = r["photos"].get("grace_hopper", {}), r["photos"].get("astronaut", {})
-        px = " / ".join(_fmt(x.get("landmark_mean_px")) for x in (g, a))
-        px += " / " + _fmt(r["video"].get("landmark_mean_px_vs_mediapipe"))
-        bs = " / ".join(_fmt(x.get("blendshape_max_abs"), ".4f") for x in (g, a))
-        ms = " / ".join(_fmt(x.get("ms", {}).get("total", {}).get("cpu"), ".2f") for x in (g, a))
+        px = " / ".join(fmt(x.get("landmark_mean_px"), ".3f") for x in (g, a))
+        px += " / " + fmt(r["video"].get("landmark_mean_px_vs_mediapipe"), ".3f")
+        bs = " / ".join(fmt(x.get("blendshape_max_abs"), ".4f") for x in (g, a))
+        ms = " / ".join(fmt(x.get("ms", {}).get("total", {}).get("cpu"), ".2f") for x in (g, a))
         lines.append(f"| {r['backend']} | {r['precision']} | {px} | {bs} | {r['video']['fps_wall']:.1f} | "
                      f"{r['video']['fps_cpu']:.1f} | {ms} |")
     stage_rows = [r for r in rows if "detector" in r["photos"].get("grace_hopper", {}).get("ms", {})]
@@ -249,10 +250,10 @@ def make_inputs(work: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarr
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m talkies.benchmarks.tracking", description=__doc__.split("\n")[0])
     parser.add_argument("--json", type=Path, default=None, help="Write every figure to this JSON file.")
-    parser.add_argument("--mediapipe-python", default=DEFAULT_MEDIAPIPE_PYTHON,
-                        help="Interpreter of a separate venv with mediapipe installed.")
+    parser.add_argument("--mediapipe-python", default=None,
+                        help="Interpreter of a separate venv with mediapipe installed [default: the peers' venv].")
     parser.add_argument("--bundle-dir", type=Path, default=None, help="Face bundles [default: $TALKIES_HOME/bundles].")
-    parser.add_argument("--precisions", default="fp32,fp16,int8", help="Bundle precisions to include when present.")
+    parser.add_argument("--precisions", default=",".join(p.value for p in Precision), help="Bundle precisions to include when present.")
     parser.add_argument("--passes", type=int, default=3, help="Timed passes over the clip (best kept).")
     args = parser.parse_args(argv)
     if args.json is not None:
@@ -266,9 +267,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="talkies-bench-tracking-") as tmp:
         work = Path(tmp)
         photos, clip, stamps = make_inputs(work)
-        mp_out = run_mediapipe(args.mediapipe_python, mediapipe_dir() / "face_landmarker.task", work, args.passes)
+        python, how = (args.mediapipe_python, "given") if args.mediapipe_python else mediapipe_python()
+        mp_out = None
+        if python is None:
+            log.warning("%s: MediaPipe columns left out", how)
+        else:
+            mp_out = run_mediapipe(python, mediapipe_dir() / "face_landmarker.task", work, args.passes)
     rows = []
-    for label, precision, load in track(model_sets(args.bundle_dir, tuple(args.precisions.split(","))),
+    for label, precision, load in track(model_sets(args.bundle_dir, comma_list(args.precisions, "precisions")),
                                         "benchmarking face tracking"):
         models = load()
         try:

@@ -13,7 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from talkies.benchmarks import harness
+from talkies.benchmarks.harness.bundles import quantization_recipe, same_recipe
+from talkies.benchmarks.harness.pipelines import INT8_ROUNDS, INT8_SPEEDUP_GOALS, int8_speedup_rows
+from talkies.benchmarks.harness.report import BUNDLE_HEADER
+from talkies.benchmarks.harness.results import check_results
+from talkies.benchmarks.harness.rows import Row
 from talkies.cli import main
 from talkies.export.spec import Tolerance, get_spec
 from talkies.runtime import session as session_mod
@@ -52,7 +56,7 @@ def _row(results, target, precision):
 
 def test_results_follow_the_schema(tiny):
     _, _, results = tiny
-    assert harness.check_results(results) == []
+    assert check_results(results) == []
     machine = results["machine"]
     assert machine["cores"] >= 1 and machine["cpu"] and machine["python"]
     for package in ("onnxruntime", "openvino", "ai-edge-litert", "numpy", "numba", "talkies"):
@@ -69,7 +73,7 @@ def test_schema_check_catches_broken_results(tiny):
     skipped = next(r for r in broken["rows"] if r["status"] == "skipped")
     skipped["status"] = "fine"
     broken["machine"]["versions"].pop("numba")
-    problems = harness.check_results(broken)
+    problems = check_results(broken)
     assert any("latency" in p for p in problems)
     assert any("status" in p for p in problems)
     assert any("numba" in p for p in problems)
@@ -116,7 +120,7 @@ def test_missing_backend_rows_say_why(tiny):
 def test_report_table(tiny):
     out, _, results = tiny
     report = (out / "report.md").read_text()
-    assert "| " + " | ".join(harness.BUNDLE_HEADER) + " |" in report
+    assert "| " + " | ".join(BUNDLE_HEADER) + " |" in report
     lines = {(cells[2], cells[3]): cells for cells in
              ([c.strip() for c in line.split("|")] for line in report.splitlines() if line.startswith(f"| {MODEL} |"))}
     # the two skipped openvino rows share one line
@@ -218,15 +222,15 @@ def test_bundle_quantized_with_another_recipe_is_stale():
     ignored scope, say) is rebuilt, while a target's own notes (Core ML's weights-only scope) are not a change."""
     from talkies.export.registry import LANDMARK_FLOAT_NODES
 
-    today = harness._quantization_recipe("face_landmarks", "openvino", "int8")
+    today = quantization_recipe("face_landmarks", "openvino", "int8")
     assert today["ignored_scope"] == list(LANDMARK_FLOAT_NODES)
-    assert harness._same_recipe(json.loads(json.dumps(today)), today)  # as read back from a manifest
-    assert harness._same_recipe({**today, "scope": "weights only"}, today)
-    assert not harness._same_recipe({**today, "ignored_scope": ["node_add"]}, today)
-    assert not harness._same_recipe({k: v for k, v in today.items() if k != "ignored_scope"}, today)
-    assert not harness._same_recipe({**today, "calibration_size": 8}, today)
-    blendshapes = harness._quantization_recipe("face_blendshapes", "onnx", "int8")  # onnx_quantizer left out
-    assert not harness._same_recipe({**blendshapes, "onnx_quantizer": "nncf"}, blendshapes)
+    assert same_recipe(json.loads(json.dumps(today)), today)  # as read back from a manifest
+    assert same_recipe({**today, "scope": "weights only"}, today)
+    assert not same_recipe({**today, "ignored_scope": ["node_add"]}, today)
+    assert not same_recipe({k: v for k, v in today.items() if k != "ignored_scope"}, today)
+    assert not same_recipe({**today, "calibration_size": 8}, today)
+    blendshapes = quantization_recipe("face_blendshapes", "onnx", "int8")  # onnx_quantizer left out
+    assert not same_recipe({**blendshapes, "onnx_quantizer": "nncf"}, blendshapes)
 
 
 def test_int8_speedup_pairs_bundles_and_times_them_alternately(tiny):
@@ -234,12 +238,12 @@ def test_int8_speedup_pairs_bundles_and_times_them_alternately(tiny):
     fp32 = _row(results, "onnx", "fp32")
     # the fp32 bundle stands in for an int8 one too (other tests move the fp16 one): the pairing and the
     # alternating timing are what is checked
-    rows = [harness.Row(MODEL, "onnx", "fp32", 1, bundle=fp32["bundle"], latency=fp32["latency"]),
-            harness.Row(MODEL, "onnx", "int8", 1, status="parity failed", bundle=fp32["bundle"],
+    rows = [Row(MODEL, "onnx", "fp32", 1, bundle=fp32["bundle"], latency=fp32["latency"]),
+            Row(MODEL, "onnx", "int8", 1, status="parity failed", bundle=fp32["bundle"],
                         latency=fp32["latency"]),
-            harness.Row(MODEL, "openvino", "int8", 1, bundle=fp32["bundle"], latency=fp32["latency"])]  # no fp32
-    (row,) = harness.int8_speedup_rows(rows)
+            Row(MODEL, "openvino", "int8", 1, bundle=fp32["bundle"], latency=fp32["latency"])]  # no fp32
+    (row,) = int8_speedup_rows(rows)
     assert (row.case, row.backend, row.goal) == ("int8 speed-up", "onnx", None)
-    assert len(row.details["round_ratios"]) == harness.INT8_ROUNDS and row.value > 0
+    assert len(row.details["round_ratios"]) == INT8_ROUNDS and row.value > 0
     assert "parity failed" in row.reason
-    assert harness.INT8_SPEEDUP_GOALS["face_landmarks"] == 1.3
+    assert INT8_SPEEDUP_GOALS["face_landmarks"] == 1.3

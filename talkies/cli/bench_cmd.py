@@ -1,5 +1,5 @@
 """`talkies bench`: every model on every target and precision side by side, with the pipelines and peers
-(the harness is `talkies.benchmarks.harness`)."""
+(the harness is the package `talkies.benchmarks.harness`)."""
 
 from __future__ import annotations
 
@@ -9,29 +9,24 @@ from pathlib import Path
 
 import click
 
+from talkies.benchmarks.common import comma_list
+from talkies.benchmarks.harness.config import PIPELINE_PARTS, PRECISIONS, REBUILD, TARGETS, BenchConfig
 from talkies.cli import cli
 from talkies.errors import InputError
 
 
-def _csv(value: str, what: str) -> tuple[str, ...]:
-    items = tuple(v.strip() for v in value.split(",") if v.strip())
-    if not items:
-        raise InputError(f"--{what} is empty; give a comma-separated list")
-    return items
-
-
 def _threads(value: str) -> tuple[int, ...]:
     try:
-        return tuple(int(v) for v in _csv(value, "threads"))
+        return tuple(int(v) for v in comma_list(value, "threads"))
     except ValueError:
         raise InputError(f"--threads takes comma-separated integers such as 1,2; got {value!r}") from None
 
 
 @cli.command("bench")
 @click.argument("models", nargs=-1)
-@click.option("--targets", default="onnx,openvino,litert,coreml", show_default=True,
+@click.option("--targets", default=",".join(TARGETS), show_default=True,
               help="Comma-separated targets.")
-@click.option("--precisions", default="fp32,fp16,int8", show_default=True, help="Comma-separated precisions.")
+@click.option("--precisions", default=",".join(PRECISIONS), show_default=True, help="Comma-separated precisions.")
 @click.option("--threads", "threads", default="1", show_default=True,
               help="Comma-separated inference thread counts; each bundle is measured at each.")
 @click.option("--bundle-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -44,9 +39,9 @@ def _threads(value: str) -> tuple[int, ...]:
 @click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
               help="Time budget of one bundle's timed loop (at least 3 calls run).")
 @click.option("--no-build", is_flag=True, help="Measure existing bundles only; never export.")
-@click.option("--rebuild", type=click.Choice(["none", "failed", "all"]), default="none", show_default=True,
+@click.option("--rebuild", type=click.Choice(REBUILD), default="none", show_default=True,
               help="Export again the bundles already in the bundle folder that failed parity, or all of them.")
-@click.option("--pipeline", "pipeline", default="int8,tracking,lipsync,animate,kernels", show_default=True,
+@click.option("--pipeline", "pipeline", default=",".join(PIPELINE_PARTS), show_default=True,
               help="End-to-end parts to run (comma-separated), or 'none'.")
 @click.option("--skip-peers", is_flag=True, help="Leave out MediaPipe, pylipsync and the kernel peers.")
 @click.option("--install-peers/--no-install-peers", default=True, show_default=True,
@@ -64,10 +59,12 @@ def bench_command(models: tuple[str, ...], targets: str, precisions: str, thread
     report.md, latency_vs_size.png, accuracy_vs_latency.png and performance.md (a README section) into
     the -o folder.
     """
-    from talkies.benchmarks.harness import BenchConfig, bundle_table, run_bench
+    from talkies.benchmarks.harness.report import bundle_table
+    from talkies.benchmarks.harness.run import run_bench
 
-    parts = () if pipeline.strip().lower() == "none" else _csv(pipeline, "pipeline")
-    config = BenchConfig(models=models, targets=_csv(targets, "targets"), precisions=_csv(precisions, "precisions"),
+    parts = () if pipeline.strip().lower() == "none" else comma_list(pipeline, "pipeline")
+    config = BenchConfig(models=models, targets=comma_list(targets, "targets"),
+                         precisions=comma_list(precisions, "precisions"),
                          threads=_threads(threads), bundle_dir=bundle_dir, out_dir=out_dir, iterations=iterations,
                          warmup=warmup, max_seconds=max_seconds, build=not no_build, rebuild=rebuild, pipeline=parts,
                          peers=not skip_peers, install_peers=install_peers and not skip_peers,
