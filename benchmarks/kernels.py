@@ -43,6 +43,7 @@ from talkies.kernels import (  # noqa: E402
     warp,
 )
 from talkies.kernels.warp import _warp_into  # noqa: E402  (also counts the pixels a warp rasterises)
+from talkies.benchmarks.common import cpu_model, markdown_table  # noqa: E402
 from talkies.io import write_text_atomic  # noqa: E402
 from talkies.log import get_logger, track  # noqa: E402
 
@@ -549,10 +550,7 @@ def markdown(rows: list[Row], goals: list[Goal], machine: dict[str, Any]) -> str
            "descheduled by other jobs; **wall** is wall-clock time on the same run: equal to CPU time on an idle "
            "core, up to 2× higher here where other jobs shared the machine. Peers get the same inputs in the same "
            "run.", "",
-           "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    out += ["| " + " | ".join(line) + " |" for line in table_lines(rows)]
-    out += ["", "| " + " | ".join(GOAL_HEADER) + " |", "|" + "---|" * len(GOAL_HEADER)]
-    out += ["| " + " | ".join(_goal_line(g)) + " |" for g in goals]
+           markdown_table(HEADER, table_lines(rows)), "", markdown_table(GOAL_HEADER, map(_goal_line, goals))]
     if warp_n:
         out += ["", "What the cases are:", "",
                 f"- **warp**: a synthetic 720p frame; the face is an ellipse covering "
@@ -612,13 +610,7 @@ def machine_info() -> dict[str, Any]:
         opencv = cv2.__version__
     except ImportError:  # pragma: no cover
         opencv = "missing"
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    except OSError:  # pragma: no cover - not Linux
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
             "numba": numba.__version__, "opencv": opencv, "skimage": skimage.__version__,
             "scipy": scipy.__version__, "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
 
