@@ -220,7 +220,7 @@ def test_bundle_from_another_model_version_is_rebuilt(tiny, tmp_path):
 def test_bundle_quantized_with_another_recipe_is_stale():
     """An int8 bundle records its quantization config; one that differs from today's default (a changed
     ignored scope, say) is rebuilt, while a target's own notes (Core ML's weights-only scope) are not a change."""
-    from talkies.export.registry import LANDMARK_FLOAT_NODES
+    from talkies.export.face_spec import LANDMARK_FLOAT_NODES
 
     today = quantization_recipe("face_landmarks", "openvino", "int8")
     assert today["ignored_scope"] == list(LANDMARK_FLOAT_NODES)
