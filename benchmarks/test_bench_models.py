@@ -127,7 +127,7 @@ def clip(tmp_path_factory) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("backend", ["mediapipe-tflite", *PORTABLE_BACKENDS])
 def test_tracking_frame(benchmark: Any, backend: str, clip) -> None:
     from talkies.runtime.face import FaceTracker, FaceTrackerOptions, RunningMode
-    from talkies.runtime.face.models import FaceModels, missing_bundles
+    from talkies.runtime.face.sessions import FaceModels, missing_bundles
 
     if backend == "mediapipe-tflite":
         models = FaceModels.from_mediapipe(threads=1)

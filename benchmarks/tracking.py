@@ -119,7 +119,7 @@ def run_mediapipe(python: str, task: Path, work: Path, passes: int) -> dict[str,
 
 def model_sets(bundle_dir: Path | None, precisions: tuple[str, ...]) -> list[tuple[str, str, Callable[[], Any]]]:
     """(backend label, precision, loader) for the MediaPipe tflite reference and every bundle present."""
-    from talkies.runtime.face.models import FaceModels, default_bundle_dir, missing_bundles
+    from talkies.runtime.face.sessions import FaceModels, default_bundle_dir, missing_bundles
     from talkies.runtime.session import backend_available
 
     root = bundle_dir or default_bundle_dir()
@@ -261,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
 
         check_writable(args.json)
     os.environ.setdefault("TALKIES_THREADS", "1")
-    from talkies.models.mediapipe.assets import fetch_face_models, mediapipe_dir
+    from talkies.models.mediapipe.assets import fetch_face_models
+    from talkies.runtime.face.model_files import mediapipe_dir
 
     fetch_face_models()
     with tempfile.TemporaryDirectory(prefix="talkies-bench-tracking-") as tmp:

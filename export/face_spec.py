@@ -1,35 +1,17 @@
-"""The built-in ModelSpecs.
-
-The MediaPipe face models are rebuilt from their .tflite files as torch modules
-(`talkies.models.mediapipe.tflite_import`); the original .tflite (run in ai-edge-litert) is the parity
-reference, and real face crops are the test vectors and calibration data.
-
-Tolerances (against the original TFLite):
-- fp32: rel ≤ 1e-4 on every output; fp16: rel ≤ 1e-2.
-- int8 landmarks: mean landmark error ≤ 1.5 px at the 256 px crop (2-D, over all 478 points).
-- int8 blend-shapes: max abs ≤ 0.05 on the 52 scores.
-- int8 detector: the face's confidence (best anchor's sigmoid score) within 0.05, and mean error ≤ 2 px
-  (at the 128 px input; the ROI is expanded 1.5× around it) over the box and keypoint values of the
-  anchors the reference detects (score ≥ 0.5; its best anchor when none is), which weighted NMS blends
-  into the face box. The max score error over all 896 anchors is reported but not bounded.
-
-Other model families register from their own modules: add the module path to SPEC_MODULES (a module
-that is not there yet is skipped, so the registry never breaks on a work in progress).
+"""ModelSpecs of the MediaPipe face models, rebuilt from their .tflite files as torch modules
+(`talkies.models.mediapipe.tflite_import`). The original .tflite (run in ai-edge-litert) is the parity
+reference; real face crops are the test vectors and calibration data. Why the tolerances, metrics and
+int8 float scopes are what they are: models/mediapipe/MODEL_CARD.md.
 """
 
 from __future__ import annotations
 
-import importlib
 from functools import partial
 
 import numpy as np
 
-from talkies.export.spec import Feeds, ModelFamily, ModelSpec, TensorSpec, Tolerance, register
-from talkies.quantization.config import set_model_defaults
+from talkies.export.spec import Feeds, ModelFamily, ModelSpec, QuantizationDefaults, TensorSpec, Tolerance
 from talkies.types import Precision
-
-#: Modules that register further specs with @register (e.g. the lip-sync model).
-SPEC_MODULES: tuple[str, ...] = ("talkies.export.lipsync_spec",)
 
 FACE_REFERENCE = "original TFLite (ai-edge-litert)"
 MEDIAPIPE_LICENCE = "Apache-2.0 (MediaPipe face models, Google LLC)"
@@ -85,15 +67,17 @@ def _blendshape_labels() -> tuple[str, ...]:
 
 def _face_spec(name: str, *, description: str, tolerances: dict[Precision, Tolerance], metrics,
                labels: tuple[str, ...] = (), preprocessing: dict | None = None,
-               postprocessing: dict | None = None) -> ModelSpec:
+               postprocessing: dict | None = None,
+               quantization: QuantizationDefaults = QuantizationDefaults()) -> ModelSpec:
     from talkies.models.mediapipe import assets, faces
+    from talkies.runtime.face.model_files import face_model_path
     from talkies.models.mediapipe.tflite_import import import_tflite, io_details
 
-    path = assets.face_model_path(name)  # AssetError naming `talkies models fetch` when not cached
+    path = face_model_path(name)  # AssetError naming `talkies models fetch` when not cached
     io = io_details(path)
 
     def build():
-        return import_tflite(assets.face_model_path(name))
+        return import_tflite(face_model_path(name))
 
     def reference(feeds: Feeds) -> Feeds:
         values = faces.reference_runner(name).run(*(feeds[t.name] for t in io.inputs))
@@ -106,7 +90,7 @@ def _face_spec(name: str, *, description: str, tolerances: dict[Precision, Toler
         build=build, sample_inputs=partial(_crops, name), tolerances=tolerances, reference=reference,
         reference_name=FACE_REFERENCE, metrics=metrics, labels=labels, preprocessing=preprocessing or {},
         postprocessing=postprocessing or {}, licence=MEDIAPIPE_LICENCE,
-        source=assets.MODEL_ASSETS[name].source, n_test_vectors=4, n_calibration=32)
+        source=assets.MODEL_ASSETS[name].source, n_test_vectors=4, n_calibration=32, quantization=quantization)
 
 
 def _crops(name: str, n: int, seed: int) -> list[Feeds]:
@@ -118,9 +102,8 @@ def _crops(name: str, n: int, seed: int) -> list[Feeds]:
 _FLOAT = {Precision.FP32: Tolerance(rel=1e-4), Precision.FP16: Tolerance(rel=1e-2)}
 
 
-@register("face_detector", ModelFamily.FACE)
 def face_detector() -> ModelSpec:
-    from talkies.models.mediapipe import constants as C
+    from talkies.runtime.face import constants as C
 
     return _face_spec(
         "face_detector", description="MediaPipe short-range face detector (BlazeFace, 128x128, 896 SSD anchors)",
@@ -140,36 +123,10 @@ def face_detector() -> ModelSpec:
                         "roi": {"rotation_keypoints": list(C.ROI_ROTATION_KEYPOINTS), "scale": C.ROI_SCALE}})
 
 
-# The landmark model, all int8, is 1.92 px off on OpenVINO (goal 1.5 px), and barely faster than fp32:
-# oneDNN's int8 depthwise convolutions are slower than its fp32 ones (88 vs 55 us at 128x128). Kept float:
-# every depthwise convolution (the exporter names them node_Conv_N; the 1x1 and strided ones are
-# node_conv2d_N); every residual add, which also lets OpenVINO fuse add + PReLU into the float-output
-# convolution before it (an int8 add needs a requantized sum: the 64x64 expansions took as long as fp32);
-# the 128x128 stage's four 16->8 projections (conv2d_1/4/7/10: with 8 output channels int8 gains nothing
-# and the separate input quantize costs ~70 us each); and the output layers (float_outputs, which keeps
-# the 1434-output layer's weights float: the bundle grows from 2.0 to ~4 MiB). Chosen on OpenVINO by
-# per-layer profiles and a per-group search (mean px against fp32 on the 4 test vectors / 16 held-out
-# crops, int8 and fp32 timed in alternating rounds in one process): 0.90 / 0.77 px and about 1.34x on a
-# loaded machine, where the previous scope (adds of the 64x64 and smaller stages in int8) was 1.35 /
-# 1.42 px and 1.2x. All adds float with the projections int8 was as fast at 1.20 / 1.22 px; the
-# 1434-output layer in int8 gained ~5% for +0.5 px.
+# int8 scopes: what stays float, chosen by per-layer searches (MODEL_CARD.md, "int8"). The patterns name
+# exporter nodes (ONNX / OpenVINO) or converter ops (LiteRT), so a change of exporter must redo the search.
 LANDMARK_FLOAT_NODES = (r"node_Conv_\d+", r"node_add(_\d+)?", r"node_conv2d_(1|4|7|10)")
-set_model_defaults("face_landmarks", ignored_scope=LANDMARK_FLOAT_NODES)
-set_model_defaults("face_landmarks", target="coreml", ignored_scope=())
-# ONNX Runtime's quantize_static has no bias correction: 2.33 px with this scope as ORT runs it (3.46 px
-# with its graph optimisations off, the QDQ graph run literally). NNCF's ONNX backend (fast bias
-# correction, as on OpenVINO) gives 1.11 px, and runs at 0.7x fp32 instead of 0.4x: the layers that feed
-# float ops (adds, PRelus) run dequantized in ORT either way.
-set_model_defaults("face_landmarks", target="onnx", onnx_quantizer="nncf")
-# LiteRT: a TFLite int8 convolution must write int8, so every pre-PReLU output and the residual stream
-# carry one int8 range each (channel ranges differ up to 77x): all int8 is 3.7-4.2 px (PT2E or
-# ai-edge-quantizer), and no scope by op type, bias correction or cross-layer equalization went below
-# 2.5 px. So the scope is chosen op by op, on ai-edge-quantizer (it can keep any one TFLite op float):
-# each conv/depthwise/add ranked by the error it alone adds, then taken in that order, 8 at a time,
-# while the mean error on 16 held-out crops (seed 999; never the test vectors) stays <= 0.9 px. 80 of
-# 138 ops are int8: 0.80 px on the test vectors, 0.85 px on 32 fresh crops (seed 777), about 1.1x fp32.
-# The ops are named by the TFLiteModule layer they come from (`Padded_N` / `Binary_N` in the converter's
-# tensor names); everything but convolutions and adds stays float, and so do the output layers.
+# LiteRT: (op type, TFLiteModule layer, layer indices) of the ops kept float, 58 of the 138.
 _LITERT_FLOAT_LAYERS = (
     ("CONV_2D", "Padded", (1, 3, 6, 9, 12, 15, 18, 21, 24, 35, 99, 105, 117, 148, 154, 161, 173, 185, 192, 198,
                            204, 210, 213)),
@@ -178,58 +135,39 @@ _LITERT_FLOAT_LAYERS = (
 )
 LANDMARK_LITERT_FLOAT_OPS = (r"(?!(CONV_2D|DEPTHWISE_CONV_2D|ADD) ).*", *(
     rf"{op} [^;]*\.{layer}_({'|'.join(map(str, ids))})[/;].*" for op, layer, ids in _LITERT_FLOAT_LAYERS))
-set_model_defaults("face_landmarks", target="litert", litert_quantizer="ai_edge_quantizer",
-                   ignored_scope=LANDMARK_LITERT_FLOAT_OPS, calibration_size=64)
+LANDMARK_QUANTIZATION = QuantizationDefaults(
+    common={"ignored_scope": LANDMARK_FLOAT_NODES},
+    per_target={"coreml": {"ignored_scope": ()},  # weights only: no scope to keep
+                "onnx": {"onnx_quantizer": "nncf"},  # ORT's quantize_static has no bias correction
+                "litert": {"litert_quantizer": "ai_edge_quantizer", "ignored_scope": LANDMARK_LITERT_FLOAT_OPS,
+                           "calibration_size": 64}})
 
-# The blend-shape model (an MLP-Mixer on landmark coordinates) loses up to 0.12-0.27 of a score when all
-# of it is int8: its input normalisation, layer norms and residual adds carry a wide range in one int8
-# scale. A per-layer search (OpenVINO, quantizing all but one group at a time, on 36 held-out crops) kept
-# float: every op but the convolutions, the two input embeddings (conv2d, conv2d_1) and the first two
-# token-mixing up-projections (conv2d_2, conv2d_6): max score error 0.12 → 0.02 on the test vectors
-# (0.27 → 0.04 held out); the LiteRT PT2E bundle also needed the third token-mixing down-projection
-# (conv2d_11) float (0.050 → 0.029). With all of these float the test-vector error is 0.03 on OpenVINO,
-# ORT and LiteRT (was 0.12-0.16), and 72% of the weights stay int8. Core ML int8 (weights only) has no
-# ignored scope and needs none.
 BLENDSHAPE_FLOAT_NODES = (r"node_(mean|sub|mul|sum|sqrt|div|view|neg|add|rsqrt|Sqrt|cat|relu)(_\d+)?",
                           "node_conv2d", "node_conv2d_1", "node_conv2d_2", "node_conv2d_6", "node_conv2d_11")
-set_model_defaults("face_blendshapes", ignored_scope=BLENDSHAPE_FLOAT_NODES)
-set_model_defaults("face_blendshapes", target="coreml", ignored_scope=())
+BLENDSHAPE_QUANTIZATION = QuantizationDefaults(common={"ignored_scope": BLENDSHAPE_FLOAT_NODES},
+                                               per_target={"coreml": {"ignored_scope": ()}})
 
 
-@register("face_landmarks", ModelFamily.FACE)
 def face_landmarks() -> ModelSpec:
-    from talkies.models.mediapipe import constants as C
+    from talkies.runtime.face import constants as C
 
     return _face_spec(
         "face_landmarks", description="MediaPipe face landmarks (478 points incl. irises, 256x256 crop)",
         tolerances={**_FLOAT, Precision.INT8: Tolerance(metrics={"mean_landmark_px": 1.5})},
-        metrics=landmark_metrics,
+        metrics=landmark_metrics, quantization=LANDMARK_QUANTIZATION,
         preprocessing={"layout": "NHWC", "size": [C.LANDMARK_INPUT_SIZE] * 2, "range": list(C.LANDMARK_INPUT_RANGE),
                        "crop": {"rotation_keypoints": list(C.ROI_ROTATION_KEYPOINTS), "scale": C.ROI_SCALE}},
         postprocessing={"landmarks": {"count": C.NUM_LANDMARKS, "layout": "x, y, z", "units": "crop pixels"},
                         "face_flag": "logit (sigmoid → face presence)"})
 
 
-@register("face_blendshapes", ModelFamily.FACE)
 def face_blendshapes() -> ModelSpec:
-    from talkies.models.mediapipe import constants as C
+    from talkies.runtime.face import constants as C
 
     return _face_spec(
         "face_blendshapes", description="MediaPipe blend-shape scores (52: _neutral + 51 ARKit) from 146 landmarks",
         tolerances={**_FLOAT, Precision.INT8: Tolerance(max_abs=0.05)},
-        metrics=blendshape_metrics, labels=_blendshape_labels(),
+        metrics=blendshape_metrics, labels=_blendshape_labels(), quantization=BLENDSHAPE_QUANTIZATION,
         preprocessing={"landmark_subset": list(C.BLENDSHAPE_LANDMARK_SUBSET), "coordinates": "x, y in pixels",
                        "scale_invariant": True},
         postprocessing={"scores": "probabilities in [0, 1]", "tongueOut": "not produced"})
-
-
-def _load_extra_modules() -> None:
-    for module in SPEC_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module.startswith(exc.name):
-                raise
-
-
-_load_extra_modules()

@@ -46,7 +46,7 @@ def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
 
 
 def _default_models(models):
-    from talkies.runtime.face.models import FaceModels
+    from talkies.runtime.face.sessions import FaceModels
 
     return models or FaceModels.from_mediapipe()
 

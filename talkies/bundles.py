@@ -18,7 +18,7 @@ def ensure_face_bundles(bundle_dir: str | os.PathLike | None, backend: Backend |
                         precision: Precision | str) -> Path:
     """The bundle folder, after building any missing face bundle when the export extra is installed;
     BundleError naming the export command otherwise."""
-    from talkies.runtime.face.models import MODEL_NAMES, bundle_name, default_bundle_dir, export_command, \
+    from talkies.runtime.face.sessions import MODEL_NAMES, bundle_name, default_bundle_dir, export_command, \
         missing_bundles
 
     root = Path(bundle_dir).expanduser() if bundle_dir else default_bundle_dir()
@@ -47,7 +47,7 @@ def face_models(backend: str = "auto", precision: str = "fp32", bundle_dir: str 
     """FaceModels for the tracker. "mediapipe": the original .tflite files in LiteRT (no bundles needed);
     "auto": the ONNX bundles when they are installed, else "mediapipe"; any other backend: its bundles
     (built on first use when the export extra is installed)."""
-    from talkies.runtime.face.models import FaceModels, missing_bundles
+    from talkies.runtime.face.sessions import FaceModels, missing_bundles
 
     if backend == "mediapipe" or (backend == "auto" and missing_bundles(bundle_dir, "onnx", precision)):
         return FaceModels.from_mediapipe(threads=threads)

@@ -91,7 +91,7 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def face_models():
-    from talkies.runtime.face.models import FaceModels
+    from talkies.runtime.face.sessions import FaceModels
 
     try:
         return FaceModels.from_mediapipe()

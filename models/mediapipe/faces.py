@@ -27,8 +27,8 @@ import numpy as np
 from PIL import Image
 
 from talkies.errors import InputError, NoFaceError, require
-from talkies.models.mediapipe import constants as C
-from talkies.models.mediapipe.assets import face_model_path
+from talkies.runtime.face import constants as C
+from talkies.runtime.face.model_files import face_model_path
 
 SOURCES = ("grace_hopper", "astronaut", "lfw")
 DEFAULT_SOURCES = ("grace_hopper", "astronaut")

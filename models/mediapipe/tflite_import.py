@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from talkies.errors import AssetError, UnsupportedTargetError, require
-from talkies.models.mediapipe import constants as C
+from talkies.runtime.face import constants as C
 
 # TensorType enum of the TFLite schema -> numpy dtype.
 _TFLITE_DTYPES: dict[int, np.dtype] = {

@@ -2,7 +2,7 @@
 MediaPipe-style FaceTracker task (IMAGE / VIDEO / LIVE_STREAM running modes)."""
 
 from talkies.runtime.face.detector import FaceDetection, FaceDetector
-from talkies.runtime.face.models import FaceModels
+from talkies.runtime.face.sessions import FaceModels
 from talkies.runtime.face.pose import HeadPose, estimate_pose
 from talkies.runtime.face.tracker import (Calibration, FaceTracker, FaceTrackerOptions, FaceTrackerResult,
                                           RunningMode, TrackedFace, track_image, track_video)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from talkies.models.mediapipe import constants as C
+from talkies.runtime.face import constants as C
 from talkies.runtime.blendshapes import ARKIT_NAMES, NUM_BLENDSHAPES, Blendshape
-from talkies.runtime.face.models import output_names
+from talkies.runtime.face.sessions import output_names
 from talkies.runtime.session import InferenceSession
 
 UNSUPPORTED: tuple[str, ...] = ("tongueOut",)

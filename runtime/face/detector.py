@@ -1,6 +1,6 @@
 """BlazeFace short-range face detector: SSD anchors, box/keypoint decoding, weighted NMS.
 
-The numbers are MediaPipe's (DESIGN.md, `talkies.models.mediapipe.constants`): a 128×128 letterboxed
+The numbers are MediaPipe's (DESIGN.md, `talkies.runtime.face.constants`): a 128×128 letterboxed
 input in [-1, 1], 896 anchors with a fixed size of 1, raw boxes x, y, w, h and 6 keypoints scaled by
 128, sigmoid scores clipped at ±100, a minimum score of 0.5, then weighted NMS at IoU 0.3 that blends
 the boxes and keypoints of each cluster by score. Results come back in image pixels.
@@ -13,8 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from talkies.models.mediapipe import constants as C
-from talkies.runtime.face.models import output_names
+from talkies.runtime.face import constants as C
+from talkies.runtime.face.sessions import output_names
 from talkies.runtime.face.roi import Roi, apply_matrix, crop
 from talkies.runtime.session import InferenceSession
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from talkies.kernels.config import jit
-from talkies.models.mediapipe import constants as C
-from talkies.runtime.face.models import output_names
+from talkies.runtime.face import constants as C
+from talkies.runtime.face.sessions import output_names
 from talkies.runtime.face.roi import Roi, crop
 from talkies.runtime.session import InferenceSession
 

@@ -56,7 +56,7 @@ def face_reference(path: str | Path | None = None) -> FaceReference:
 def write_reference(path: str | Path, geometry_file: str | Path | None = None) -> Path:
     """Regenerate the shipped canonical face from MediaPipe's geometry metadata (a maintainer step)."""
     from talkies.io import atomic_path
-    from talkies.models.mediapipe.geometry import canonical_face_mesh
+    from talkies.runtime.face.geometry import canonical_face_mesh
 
     mesh = canonical_face_mesh(geometry_file)
     with atomic_path(path, suffix=".npz") as tmp:

@@ -18,7 +18,7 @@ import numpy as np
 
 from talkies.kernels import crop as crop_kernel
 from talkies.kernels.config import jit
-from talkies.models.mediapipe import constants as C
+from talkies.runtime.face import constants as C
 
 #: Landmarks whose line sets the ROI rotation when tracking (outer corners of the two eyes).
 LANDMARK_ROTATION_POINTS = (33, 263)

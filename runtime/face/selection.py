@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from talkies.errors import InputError, NoFaceError
-from talkies.runtime.face.models import FaceModels
+from talkies.runtime.face.sessions import FaceModels
 from talkies.runtime.face.tracker import FaceTracker, FaceTrackerOptions
 
 #: Smallest face (landmark box height, source pixels) that can be animated.

@@ -30,7 +30,7 @@ from talkies.runtime.blendshapes import ARKIT_NAMES, NUM_BLENDSHAPES, Blendshape
 from talkies.runtime.face.blendshapes import UNSUPPORTED, BlendshapeModel
 from talkies.runtime.face.detector import FaceDetection, FaceDetector, iou
 from talkies.runtime.face.landmarks import LandmarkModel, LandmarkResult
-from talkies.runtime.face.models import FaceModels
+from talkies.runtime.face.sessions import FaceModels
 from talkies.runtime.face.pose import estimate_pose
 from talkies.runtime.face.roi import Roi, landmark_box, roi_from_detection, roi_from_landmarks
 from talkies.runtime.media import iter_video, read_image, video_info

@@ -135,7 +135,7 @@ def parse_geometry_metadata(data: bytes) -> CanonicalFaceMesh:
 def canonical_face_mesh(path: str | Path | None = None) -> CanonicalFaceMesh:
     """The canonical mesh from the cached geometry file (or `path`)."""
     if path is None:
-        from talkies.models.mediapipe.assets import face_model_path
+        from talkies.runtime.face.model_files import face_model_path
 
         path = face_model_path("face_geometry")
     return parse_geometry_metadata(Path(path).read_bytes())

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from talkies.errors import AssetError, BundleError
-from talkies.models.mediapipe import constants as C
+from talkies.runtime.face import constants as C
 from talkies.runtime.bundle import Bundle, TensorInfo, default_bundle_dir, locate_bundle
 from talkies.runtime.bundle import bundle_name as _bundle_name
 from talkies.runtime.session import InferenceSession, LiteRTSession, default_threads, open_session
@@ -122,7 +122,7 @@ class FaceModels:
     def from_mediapipe(cls, model_dir: str | os.PathLike | None = None, *, threads: int | None = None
                        ) -> "FaceModels":
         """The original MediaPipe .tflite models in LiteRT (from the asset cache, or `model_dir`)."""
-        from talkies.models.mediapipe.assets import face_model_path
+        from talkies.runtime.face.model_files import face_model_path
 
         threads = threads or default_threads()
         sessions = []
