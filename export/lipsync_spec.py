@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from talkies.export.spec import Feeds, ModelFamily, ModelSpec, TensorSpec, Tolerance, register
-from talkies.models.lipsync import weights_source
-from talkies.quantization.config import set_model_defaults
+from talkies.export.spec import Feeds, ModelFamily, ModelSpec, QuantizationDefaults, TensorSpec, Tolerance
+from talkies.runtime.bundle import shipped_lipsync_weights, weights_source
 from talkies.types import Precision
 
 # Output frames per offline call: 16 s. The 66 frames of context and lookahead cost 4% on top (8% at 8 s),
@@ -23,22 +22,22 @@ LICENCE = ("Apache-2.0 (talkies lip-sync model, trained on speech synthesized wi
            "and on the recordings shipped with Festival's Russian voice msu_ru_nsh)")
 
 
-# int8: the raw-audio path (STFT, power, mel, log, input scaling) stays float: int8 audio loses quiet
-# speech and an int8 power spectrum loses all but the loudest bins. So does the first layer, as usual
-# (with it in int8, 3 of 29 p/b/m closures were lost on the validation speech; float, none). The residual
-# sums stay float too (ONNX node names; LiteRT's PT2E quantizer leaves adds float by itself): one int8
-# range per sum spans every channel's outliers, and on ONNX Runtime they flipped 5.3% of the validation
-# frames' visemes against 3.8% with float sums. Ranges come from percentiles (LiteRT: a histogram, its
-# PT2E has no percentile), not the calibration set's extremes. Core ML int8 is weights-only.
+# int8 keeps the audio front end, the first layer and the residual sums float, with percentile ranges:
+# why, and the figures, in models/lipsync/MODEL_CARD.md (Architecture).
 RESIDUAL_SUMS = (r"node_add_\d+",)
-for _model in ("lipsync", "lipsync_stream"):
-    set_model_defaults(_model, float_modules=("frontend", "inp"), ignored_scope=RESIDUAL_SUMS,
-                       calibration_method="percentile")
-    set_model_defaults(_model, target="litert", ignored_scope=(), calibration_method="histogram")
-    set_model_defaults(_model, target="coreml", float_modules=(), ignored_scope=(), calibration_method="minmax")
+QUANTIZATION = QuantizationDefaults(
+    common={"float_modules": ("frontend", "inp"), "ignored_scope": RESIDUAL_SUMS, "calibration_method": "percentile"},
+    # PT2E leaves adds float by itself and has no percentile; Core ML int8 is weights only
+    per_target={"litert": {"ignored_scope": (), "calibration_method": "histogram"},
+                "coreml": {"float_modules": (), "ignored_scope": (), "calibration_method": "minmax"}})
 
 
 TIE_MARGIN = 0.05  # a reference frame whose top two visemes are closer than this has no clear decision
+
+
+def _source() -> str:
+    """The shipped weights' source tag, read when the spec is built (training may have replaced them)."""
+    return weights_source(shipped_lipsync_weights())
 
 
 def viseme_metrics(outputs: Feeds, reference: Feeds) -> dict[str, float]:
@@ -114,18 +113,17 @@ def stream_inputs(n: int, seed: int) -> list[Feeds]:
 
 
 def _n_visemes_and_weights() -> tuple[int, int]:
-    from talkies.models.lipsync.phonemes import ARKIT_MOUTH, VISEMES
+    from talkies.runtime.visemes import ARKIT_MOUTH, VISEMES
 
     return len(VISEMES), len(ARKIT_MOUTH)
 
 
 def _labels() -> tuple[str, ...]:
-    from talkies.models.lipsync.phonemes import ARKIT_MOUTH, VISEMES
+    from talkies.runtime.visemes import ARKIT_MOUTH, VISEMES
 
     return (*VISEMES, *ARKIT_MOUTH)
 
 
-@register("lipsync", ModelFamily.LIPSYNC)
 def lipsync_spec() -> ModelSpec:
     n_vis, n_w = _n_visemes_and_weights()
     return ModelSpec(
@@ -140,10 +138,9 @@ def lipsync_spec() -> ModelSpec:
                        "context_frames": CONTEXT_FRAMES, "window_frames": WINDOW_FRAMES,
                        "lookahead_frames": LOOKAHEAD_FRAMES},
         postprocessing={"fps": 100, "keep_frames": [CONTEXT_FRAMES, CONTEXT_FRAMES + WINDOW_FRAMES]},
-        licence=LICENCE, source=weights_source(), n_test_vectors=2, n_calibration=24)
+        licence=LICENCE, source=_source(), n_test_vectors=2, n_calibration=24, quantization=QUANTIZATION)
 
 
-@register("lipsync_stream", ModelFamily.LIPSYNC)
 def lipsync_stream_spec() -> ModelSpec:
     from talkies.models.lipsync.model import LipSyncNet
     from talkies.models.lipsync.streaming import PREFIX_SAMPLES, WINDOW_SAMPLES as STREAM_WINDOW, LipSyncStreamNet
@@ -162,6 +159,5 @@ def lipsync_stream_spec() -> ModelSpec:
         preprocessing={"sample_rate": 16000, "hop": HOP, "prefix_samples": PREFIX_SAMPLES,
                        "prime_hops": CONTEXT_FRAMES},
         postprocessing={"fps": 100, "delay_frames": delay},
-        # 256 single hops: with 64, int8 showed another viseme than fp32 on 1.9% of 150 s of held-out
-        # synthetic speech on ONNX Runtime, with 256 on 1.7% (OpenVINO and LiteRT: a little fewer too)
-        licence=LICENCE, source=weights_source(), n_test_vectors=12, n_calibration=256)
+        # 256 single hops, not 64: fewer int8 viseme flips (MODEL_CARD.md, Validation on real speech)
+        licence=LICENCE, source=_source(), n_test_vectors=12, n_calibration=256, quantization=QUANTIZATION)

@@ -1,4 +1,4 @@
-"""ModelSpec: everything the toolchain needs to know about one model family, and the registry."""
+"""ModelSpec: everything the toolchain needs to know about one model (the registry is export/registry.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from talkies.errors import InputError
-from talkies.types import Precision, _Choice
+from talkies.types import Precision, TargetName, _Choice
 
 if TYPE_CHECKING:  # torch is imported lazily by the toolchain only
     import torch
@@ -48,6 +47,24 @@ class ModelFamily(_Choice):
     """Audio in, visemes and ARKit mouth weights out."""
 
 
+@dataclass(frozen=True)
+class QuantizationDefaults:
+    """A model's own defaults for QuantizationConfig fields, by field name, used when a target is given no
+    config: `common` on every target, then `per_target[target name]` over it. quantization/ validates
+    them (export/ does not import it)."""
+
+    common: dict[str, Any] = field(default_factory=dict)
+    per_target: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for target in self.per_target:
+            TargetName.parse(target)
+
+    def fields(self, target: str | None = None) -> dict[str, Any]:
+        """The field overrides for one target (None: those for every target)."""
+        return {**self.common, **(self.per_target.get(str(target), {}) if target is not None else {})}
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelSpec:
     name: str
@@ -73,6 +90,8 @@ class ModelSpec:
     source: str = ""
     n_test_vectors: int = 4
     n_calibration: int = 64
+    quantization: QuantizationDefaults = field(default_factory=QuantizationDefaults)
+    """The model's defaults for int8 (float scopes, calibration method, quantizer per target)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family", ModelFamily.parse(self.family))
@@ -87,48 +106,21 @@ class ModelSpec:
         return self.sample_inputs(self.n_test_vectors, seed)
 
 
-_REGISTRY: dict[str, tuple[ModelFamily, Callable[[], ModelSpec]]] = {}
-_BUILT: dict[str, ModelSpec] = {}
+# Until every caller imports these from talkies.export.registry (talkies/cli/export_cmd.py,
+# benchmarks/harness, tests/test_bench.py): a spec -> registry import cycle, listed in tests/test_layering.py.
+def get_spec(name: str) -> ModelSpec:
+    from talkies.export.registry import get_spec
 
-
-def register(name: str, family: ModelFamily | str) -> Callable[[Callable[[], ModelSpec]], Callable[[], ModelSpec]]:
-    """Register a factory; specs are built on first use so listing models (and their families) stays
-    cheap: a face spec needs its downloaded .tflite to be built."""
-    family = ModelFamily.parse(family)
-
-    def wrap(factory: Callable[[], ModelSpec]) -> Callable[[], ModelSpec]:
-        _REGISTRY[name] = (family, factory)
-        return factory
-
-    return wrap
+    return get_spec(name)
 
 
 def model_names() -> list[str]:
-    _load_builtin()
-    return sorted(_REGISTRY)
+    from talkies.export.registry import model_names
 
-
-def _entry(name: str) -> tuple[ModelFamily, Callable[[], ModelSpec]]:
-    _load_builtin()
-    if name not in _REGISTRY:
-        raise InputError(f"unknown model {name!r}; valid: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name]
+    return model_names()
 
 
 def model_family(name: str) -> ModelFamily:
-    """The family a model was registered with, without building its spec."""
-    return _entry(name)[0]
+    from talkies.export.registry import model_family
 
-
-def get_spec(name: str) -> ModelSpec:
-    family, factory = _entry(name)
-    if name not in _BUILT:
-        spec = factory()
-        if spec.name != name or spec.family is not family:
-            raise AssertionError(f"spec {spec.name!r} ({spec.family}) registered as {name!r} ({family})")
-        _BUILT[name] = spec
-    return _BUILT[name]
-
-
-def _load_builtin() -> None:
-    from talkies.export import registry  # noqa: F401  (registers the built-in specs)
+    return model_family(name)

@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from talkies.errors import InputError, require
 from talkies.types import Precision, _Choice
+
+if TYPE_CHECKING:
+    from talkies.export.spec import ModelSpec
 
 
 class QuantizationPreset(_Choice):
@@ -250,29 +253,15 @@ class QuantizationConfig:
                 "weight_threshold": self.weight_threshold}
 
 
-#: Per-model overrides of the QuantizationConfig defaults (set by the spec registry), keyed by
-#: (model, None) for every target and (model, target) for one target (applied over the former).
-_MODEL_DEFAULTS: dict[tuple[str, str | None], dict[str, Any]] = {}
-
-
-def set_model_defaults(model: str, *, target: str | None = None, **fields: Any) -> None:
-    """Change the default QuantizationConfig fields for one model, or for one model on one target
-    (validated now, applied when a target gets no explicit config)."""
-    QuantizationConfig(**{**_MODEL_DEFAULTS.get((model, None), {}), **fields})  # invalid fields fail now
-    _MODEL_DEFAULTS[(model, None if target is None else str(target))] = dict(fields)
-
-
-def default_config(precision: Precision | str, *, model: str | None = None, target: str | None = None,
-                   calibration_size: int | None = None) -> QuantizationConfig:
-    """The config used when a target gets none: the defaults, the model's overrides (then its overrides
-    for this target), the spec's calibration size."""
+def default_config(precision: Precision | str, *, spec: ModelSpec | None = None,
+                   target: str | None = None) -> QuantizationConfig:
+    """The config used when a target gets none: the defaults, then the spec's calibration size and its
+    own defaults (`spec.quantization`: those for every target, then those for this target)."""
     kwargs: dict[str, Any] = {"precision": Precision.parse(precision)}
-    if calibration_size is not None:
-        kwargs["calibration_size"] = calibration_size
-    kwargs.update(_MODEL_DEFAULTS.get((model or "", None), {}))
-    if target is not None:
-        kwargs.update(_MODEL_DEFAULTS.get((model or "", str(target)), {}))
+    if spec is not None:
+        kwargs["calibration_size"] = spec.n_calibration
+        kwargs.update(spec.quantization.fields(target))
     return QuantizationConfig(**kwargs)
 
 
-__all__ = ["CalibrationMethod", "QuantizationConfig", "QuantizationPreset", "default_config", "set_model_defaults"]
+__all__ = ["CalibrationMethod", "QuantizationConfig", "QuantizationPreset", "default_config"]

@@ -102,8 +102,7 @@ class Target(ABC):
 
     @classmethod
     def quantization_config(cls, spec: ModelSpec, precision: Precision, options: TargetOptions) -> QuantizationConfig:
-        config = options.quantization or default_config(precision, model=spec.name, target=str(cls.name),
-                                                        calibration_size=spec.n_calibration)
+        config = options.quantization or default_config(precision, spec=spec, target=str(cls.name))
         if config.precision is not precision:
             raise InputError(f"the QuantizationConfig is for {config.precision}, but {precision} was asked")
         return config

@@ -22,7 +22,8 @@ from talkies import __version__
 from talkies.errors import BundleError, InputError, ParityError, TalkiesError, UnsupportedTargetError
 from talkies.export.module import reference_outputs
 from talkies.export.parity import check_parity, measure_parity, stack_samples
-from talkies.export.spec import Feeds, ModelSpec, get_spec
+from talkies.export.registry import get_spec
+from talkies.export.spec import Feeds, ModelSpec
 from talkies.io import atomic_dir, atomic_path, check_writable
 from talkies.log import get_logger
 from talkies.runtime.bundle import (MANIFEST, TEST_VECTORS, Bundle, BundleManifest, FileEntry, Parity,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from talkies.export.spec import get_spec
+from talkies.export.registry import get_spec
 from talkies.runtime.bundle import Bundle
 from talkies.targets.bundle_writer import export_bundle
 from talkies.tests.test_toolchain_tiny import exported_fp32

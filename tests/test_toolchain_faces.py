@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from talkies.errors import AssetError
-from talkies.export.registry import blendshape_metrics, detector_metrics, landmark_metrics
-from talkies.export.spec import get_spec
+from talkies.export.face_spec import blendshape_metrics, detector_metrics, landmark_metrics
+from talkies.export.registry import get_spec
 from talkies.tests.test_toolchain_tiny import exported_fp32
 from talkies.types import Precision
 
@@ -36,9 +36,9 @@ def test_face_model_fp32_parity_against_tflite(tmp_path, name, target):
 @pytest.mark.slow
 def test_litert_int8_landmarks_keep_the_chosen_ops_float_and_pass_parity(tmp_path):
     """The LiteRT int8 landmark bundle goes through ai-edge-quantizer with the per-op scope of
-    export/registry.py: its patterns still name the converter's ops (80 of the 138 convolutions and adds
+    export/face_spec.py: its patterns still name the converter's ops (80 of the 138 convolutions and adds
     int8), the I/O is float, and the bundle meets the 1.5 px parity tolerance."""
-    from talkies.export.registry import LANDMARK_LITERT_FLOAT_OPS
+    from talkies.export.face_spec import LANDMARK_LITERT_FLOAT_OPS
     from talkies.runtime.bundle import Bundle
     from talkies.targets.bundle_writer import export_bundle
     from talkies.targets.litert import _int8_ops

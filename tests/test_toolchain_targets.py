@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from talkies.errors import InputError, UnsupportedTargetError
-from talkies.export.spec import get_spec
+from talkies.export.registry import get_spec
 from talkies.quantization.calibration import CalibrationDataset
 from talkies.quantization.config import CalibrationMethod, QuantizationConfig, QuantizationPreset
 from talkies.runtime.bundle import Bundle
@@ -170,7 +170,8 @@ def test_precision_not_offered_by_the_spec_is_refused():
 
 
 def test_model_family_is_known_without_building_the_spec():
-    from talkies.export.spec import ModelFamily, model_family
+    from talkies.export.registry import model_family
+    from talkies.export.spec import ModelFamily
 
     assert model_family("lipsync") is model_family("lipsync_stream") is ModelFamily.LIPSYNC
     assert {model_family(m) for m in ("face_detector", "face_landmarks", "face_blendshapes")} == {ModelFamily.FACE}
@@ -362,31 +363,46 @@ def test_recipes_name_target_precision_and_options():
 
 
 def test_model_defaults_override_the_config_defaults():
-    from talkies.quantization.config import _MODEL_DEFAULTS, default_config, set_model_defaults
+    from talkies.export.spec import QuantizationDefaults
+    from talkies.quantization.config import default_config
 
-    set_model_defaults("some_model", float_outputs=False, calibration_size=5)
-    try:
-        config = default_config("int8", model="some_model", calibration_size=16)
-        assert config.float_outputs is False and config.calibration_size == 5
-        assert default_config("int8", model="other", calibration_size=16).float_outputs is True
-        with pytest.raises(TypeError):
-            set_model_defaults("some_model", no_such_field=1)
-        set_model_defaults("some_model", target="coreml", calibration_size=7)
-        assert default_config("int8", model="some_model", target="coreml").calibration_size == 7
-        assert default_config("int8", model="some_model", target="coreml").float_outputs is False
-        assert default_config("int8", model="some_model", target="onnx").calibration_size == 5
-    finally:
-        for key in [k for k in _MODEL_DEFAULTS if k[0] == "some_model"]:
-            _MODEL_DEFAULTS.pop(key)
+    spec = dataclasses.replace(tiny_spec(), n_calibration=16, quantization=QuantizationDefaults(
+        common={"float_outputs": False, "calibration_size": 5}, per_target={"coreml": {"calibration_size": 7}}))
+    config = default_config("int8", spec=spec)
+    assert config.float_outputs is False and config.calibration_size == 5
+    plain = default_config("int8", spec=dataclasses.replace(spec, quantization=QuantizationDefaults()))
+    assert plain.float_outputs is True and plain.calibration_size == 16
+    assert default_config("int8", spec=spec, target="coreml").calibration_size == 7
+    assert default_config("int8", spec=spec, target="coreml").float_outputs is False
+    assert default_config("int8", spec=spec, target="onnx").calibration_size == 5
+    with pytest.raises(TypeError):
+        default_config("int8", spec=dataclasses.replace(spec, quantization=QuantizationDefaults(
+            common={"no_such_field": 1})))
+    with pytest.raises(InputError, match="unknown targetname 'tensorrt'"):
+        QuantizationDefaults(per_target={"tensorrt": {}})
+
+
+def test_builtin_quantization_defaults_are_valid_configs():
+    """Each built-in spec's defaults make a valid config on every target (caught here, not mid-export)."""
+    from talkies.export import face_spec, lipsync_spec
+    from talkies.quantization.config import default_config
+
+    for defaults in (face_spec.LANDMARK_QUANTIZATION, face_spec.BLENDSHAPE_QUANTIZATION, lipsync_spec.QUANTIZATION):
+        spec = dataclasses.replace(tiny_spec(), quantization=defaults)
+        for target in target_names():
+            default_config("int8", spec=spec, target=target)
 
 
 def test_face_models_default_ignored_scopes_are_applied_and_recorded():
     from types import SimpleNamespace
 
-    from talkies.export.registry import BLENDSHAPE_FLOAT_NODES, LANDMARK_FLOAT_NODES, LANDMARK_LITERT_FLOAT_OPS
+    from talkies.export.face_spec import (BLENDSHAPE_FLOAT_NODES, BLENDSHAPE_QUANTIZATION, LANDMARK_FLOAT_NODES,
+                                          LANDMARK_LITERT_FLOAT_OPS, LANDMARK_QUANTIZATION)
 
-    for model, nodes in (("face_blendshapes", BLENDSHAPE_FLOAT_NODES), ("face_landmarks", LANDMARK_FLOAT_NODES)):
-        spec = SimpleNamespace(name=model, n_calibration=32)  # all quantization_config reads of a spec
+    for model, nodes, defaults in (("face_blendshapes", BLENDSHAPE_FLOAT_NODES, BLENDSHAPE_QUANTIZATION),
+                                   ("face_landmarks", LANDMARK_FLOAT_NODES, LANDMARK_QUANTIZATION)):
+        # all quantization_config reads of a spec (building the real one needs the downloaded .tflite)
+        spec = SimpleNamespace(name=model, n_calibration=32, quantization=defaults)
         for target in ("onnx", "openvino", "litert", "coreml"):
             config = get_target(target).quantization_config(spec, Precision.INT8, get_target(target).options())
             # Core ML int8 is weights only, with no ignored scope; LiteRT landmarks have their own per-op scope

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from talkies.export.spec import ModelFamily, ModelSpec, TensorSpec, Tolerance, get_spec, register
+from talkies.export.registry import get_spec, register
+from talkies.export.spec import ModelFamily, ModelSpec, TensorSpec, Tolerance
 from talkies.types import Precision
 
 TINY = "tiny_convnet"
