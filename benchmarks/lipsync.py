@@ -104,7 +104,7 @@ def search_dirs(bundle_dir: Path | None) -> list[Path]:
     """Where lip-sync bundles are looked up: --bundle-dir, $TALKIES_HOME/bundles, the shipped bundles, and
     the harness's parity-failed folders."""
     from talkies.runtime.bundle import default_bundle_dir
-    from talkies.runtime.lipsync import shipped_bundle_dir
+    from talkies.runtime.bundle import shipped_bundle_dir
 
     roots = [Path(bundle_dir)] if bundle_dir is not None else []
     roots += [r for r in (default_bundle_dir(), shipped_bundle_dir()) if r not in roots]

@@ -216,11 +216,55 @@ def parity_error(actual: np.ndarray, reference: np.ndarray) -> tuple[float, floa
     return max_abs, (max_abs / scale if scale > 0 else max_abs)
 
 
+# ---- Where bundles are looked up: one search path, one staleness rule ------------------------------
+
+
 def default_bundle_dir() -> Path:
     """Where `talkies export` puts bundles the runtime looks up by name ($TALKIES_HOME/bundles)."""
     from talkies.paths import talkies_home
 
     return talkies_home() / "bundles"
+
+
+def _package_data(*parts: str) -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("talkies.models"))).joinpath(*parts)
+
+
+def shipped_bundle_dir() -> Path:
+    """The fp32 ONNX lip-sync bundles committed with the package (the runtime works without torch)."""
+    return _package_data("lipsync", "bundles")
+
+
+def shipped_lipsync_weights() -> Path:
+    """The trained lip-sync weights the package ships; its bundles must be built from them."""
+    return _package_data("lipsync", "weights", "lipsync.npz")
+
+
+def weights_source(path: str | os.PathLike) -> str:
+    """The `source` a bundle built from the weights at `path` records: it names their sha256, so a bundle
+    built from other weights is told apart (and passed over by :func:`locate_bundle`)."""
+    path = Path(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else "missing"
+    return f"talkies.models.lipsync ({path.name} sha256 {digest})"
+
+
+def search_path(bundle_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Where bundles are looked for, in order: `bundle_dir` when given, $TALKIES_HOME/bundles, then the
+    bundles shipped with the package."""
+    roots = [Path(bundle_dir).expanduser()] if bundle_dir else []
+    return roots + [r for r in (default_bundle_dir(), shipped_bundle_dir()) if r not in roots]
+
+
+def export_command(model: str, target: str, precision: str, out_dir: str | os.PathLike) -> str:
+    """The command that builds a missing bundle into `out_dir` (home shown as ~)."""
+    out, home = Path(out_dir), Path.home()
+    try:
+        shown = "~/" + out.resolve().relative_to(home.resolve()).as_posix()
+    except ValueError:
+        shown = str(out)
+    return f"talkies export {model} --target {target} --precision {precision} -o {shown}"
 
 
 def bundle_name(model: str, target: str, precision: str) -> str:
@@ -243,8 +287,8 @@ def locate_bundle(model: str, target: str, precision: str, search: list[Path], *
                 except BundleError:
                     stale = True
                 if stale:
-                    log.warning("%s was built from other weights; passed over (rebuild it with `talkies export "
-                                "%s --target %s --precision %s -o %s`)", candidate, model, target, precision, root)
+                    log.warning("%s was built from other weights; passed over (rebuild it with `%s`)", candidate,
+                                export_command(model, target, precision, root))
                     continue
             return candidate
     return None

@@ -17,7 +17,6 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,8 @@ from talkies.kernels.filters import OneEuroFilter
 from talkies.log import get_logger, make_progress
 from talkies.runtime import media
 from talkies.runtime.blendshapes import NUM_BLENDSHAPES, NUM_VISEMES, VISEME_NAMES, Blendshape
-from talkies.runtime.bundle import Bundle, default_bundle_dir, locate_bundle
+from talkies.runtime.bundle import Bundle, default_bundle_dir, export_command, locate_bundle, search_path, \
+    shipped_lipsync_weights, weights_source
 from talkies.runtime.motion import FaceMotion
 from talkies.runtime.session import InferenceSession, default_threads, session_for
 from talkies.types import Backend, Precision
@@ -101,22 +101,14 @@ class LipSyncResult:
         return FaceMotion(self.timestamps, self.weights, visemes=self.visemes, fps=float(FPS))
 
 
-def shipped_bundle_dir() -> Path:
-    """The fp32 ONNX bundles committed with the package (the runtime works without torch)."""
-    return Path(str(resources.files("talkies.models"))) / "lipsync" / "bundles"
-
-
 def _open(model: str, options: LipSyncOptions) -> tuple[Bundle, InferenceSession]:
-    search = [Path(options.bundle_dir).expanduser()] if options.bundle_dir else []
-    search += [default_bundle_dir(), shipped_bundle_dir()]
-    from talkies.models.lipsync import weights_source
-
-    path = locate_bundle(model, options.backend.value, options.precision.value, search, source=weights_source())
+    search = search_path(options.bundle_dir)
+    target, precision = options.backend.value, options.precision.value
+    path = locate_bundle(model, target, precision, search, source=weights_source(shipped_lipsync_weights()))
     if path is None:
         raise BundleError(
-            f"no {model}-{options.backend.value}-{options.precision.value} bundle in "
-            f"{', '.join(str(s) for s in search)}; build it with `talkies export lipsync "
-            f"--target {options.backend.value} --precision {options.precision.value} -o {default_bundle_dir()}`")
+            f"no {model}-{target}-{precision} bundle in {', '.join(str(s) for s in search)}; build it with "
+            f"`{export_command('lipsync', target, precision, default_bundle_dir())}`")
     bundle = Bundle(path)
     return bundle, session_for(bundle, threads=options.threads or default_threads())
 

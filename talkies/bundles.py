@@ -18,14 +18,14 @@ def ensure_face_bundles(bundle_dir: str | os.PathLike | None, backend: Backend |
                         precision: Precision | str) -> Path:
     """The bundle folder, after building any missing face bundle when the export extra is installed;
     BundleError naming the export command otherwise."""
-    from talkies.runtime.face.sessions import MODEL_NAMES, bundle_name, default_bundle_dir, export_command, \
+    from talkies.runtime.face.sessions import MODEL_NAMES, bundle_name, default_bundle_dir, face_export_command, \
         missing_bundles
 
     root = Path(bundle_dir).expanduser() if bundle_dir else default_bundle_dir()
     missing = missing_bundles(root, backend, precision)
     if not missing:
         return root
-    command = export_command(backend, precision, root)
+    command = face_export_command(backend, precision, root)
     try:
         from talkies.targets.bundle_writer import export_bundle
     except ImportError as exc:

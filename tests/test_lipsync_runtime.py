@@ -175,7 +175,7 @@ def test_bundles_from_other_weights_are_passed_over(tmp_path: Path):
     """A cached bundle built from older weights (its manifest names another source) is not used."""
     import shutil
 
-    from talkies.runtime.lipsync import shipped_bundle_dir
+    from talkies.runtime.bundle import shipped_bundle_dir
 
     stale = tmp_path / "lipsync-onnx-fp32"
     shutil.copytree(shipped_bundle_dir() / "lipsync-onnx-fp32", stale)

@@ -29,7 +29,7 @@ def _search_dirs(model: str, root: Path) -> list[Path]:
     """The bundle folder, the shipped lip-sync bundles, then the parity-failed builds."""
     dirs = [root]
     if is_lipsync(model):
-        from talkies.runtime.lipsync import shipped_bundle_dir
+        from talkies.runtime.bundle import shipped_bundle_dir
 
         dirs.append(shipped_bundle_dir())
     return dirs + [root / PARITY_FAILED_DIR]
@@ -40,9 +40,9 @@ def existing_bundle(model: str, target: str, precision: str, root: Path) -> Path
 
     source = None
     if is_lipsync(model):  # bundles built from older weights are rebuilt, not measured
-        from talkies.models.lipsync import weights_source
+        from talkies.runtime.bundle import shipped_lipsync_weights, weights_source
 
-        source = weights_source()
+        source = weights_source(shipped_lipsync_weights())
     return locate_bundle(model, target, precision, _search_dirs(model, root), source=source)
 
 

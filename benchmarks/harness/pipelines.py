@@ -85,7 +85,8 @@ def tracking_rows(config: BenchConfig, work: Path) -> list[PipelineRow]:
     """FaceTracker (VIDEO mode, 1 thread) on a clip made from real photos, per backend/precision whose face
     bundles are there, the MediaPipe .tflite reference set, and MediaPipe's own FaceLandmarker."""
     from talkies.benchmarks import tracking
-    from talkies.models.mediapipe.assets import fetch_face_models, mediapipe_dir
+    from talkies.models.mediapipe.assets import fetch_face_models
+    from talkies.runtime.face.model_files import mediapipe_dir
 
     fetch_face_models()
     clip_dir = work / "tracking"
@@ -182,7 +183,7 @@ def animate_rows(config: BenchConfig, work: Path) -> list[PipelineRow]:
     from talkies.benchmarks import animate
     from talkies.bundles import face_models
     from talkies.runtime.bundle import default_bundle_dir, locate_bundle
-    from talkies.runtime.lipsync import shipped_bundle_dir
+    from talkies.runtime.bundle import shipped_bundle_dir
 
     models = face_models("auto", bundle_dir=config.bundle_dir, threads=1)
     animate_dir = work / "animate"

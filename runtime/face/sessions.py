@@ -14,7 +14,7 @@ from pathlib import Path
 
 from talkies.errors import AssetError, BundleError
 from talkies.runtime.face import constants as C
-from talkies.runtime.bundle import Bundle, TensorInfo, default_bundle_dir, locate_bundle
+from talkies.runtime.bundle import Bundle, TensorInfo, default_bundle_dir, export_command, locate_bundle
 from talkies.runtime.bundle import bundle_name as _bundle_name
 from talkies.runtime.session import InferenceSession, LiteRTSession, default_threads, open_session
 from talkies.types import Backend, Precision
@@ -38,19 +38,9 @@ def bundle_name(model: str, backend: Backend | str, precision: Precision | str) 
     return _bundle_name(model, Backend.parse(backend).value, Precision.parse(precision).value)
 
 
-def export_command(backend: Backend | str, precision: Precision | str, bundle_dir: str | os.PathLike) -> str:
-    """The CLI command that builds the face bundles for `backend`/`precision` into `bundle_dir`."""
-    target = Backend.parse(backend).value
-    return (f"talkies export face_landmarks --target {target} --precision {Precision.parse(precision).value} "
-            f"-o {_display(Path(bundle_dir))}")
-
-
-def _display(path: Path) -> str:
-    home = Path.home()
-    try:
-        return "~/" + path.resolve().relative_to(home.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+def face_export_command(backend: Backend | str, precision: Precision | str, bundle_dir: str | os.PathLike) -> str:
+    """The command that builds the face bundles for `backend`/`precision` into `bundle_dir`."""
+    return export_command("face_landmarks", Backend.parse(backend).value, Precision.parse(precision).value, bundle_dir)
 
 
 def find_bundle(bundle_dir: Path, model: str, backend: Backend | str, precision: Precision | str) -> Path | None:
@@ -102,7 +92,7 @@ class FaceModels:
         if missing:
             raise BundleError(
                 f"face bundles {', '.join(missing)} are not in {root}; build them with "
-                f"`{export_command(backend, precision, root)}` (or pass bundle_dir / --bundle-dir)")
+                f"`{face_export_command(backend, precision, root)}` (or pass another bundle_dir)")
         threads = threads or default_threads()
         bundles, sessions = [], []
         try:
