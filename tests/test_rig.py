@@ -90,7 +90,7 @@ def test_head_pose_follows_the_tracker_conventions(rig, grace_landmarks):
 
 
 def _scores(face_models, landmarks: np.ndarray) -> np.ndarray:
-    from talkies.runtime.face.blendshapes import BlendshapeModel
+    from talkies.runtime.face.blendshape_model import BlendshapeModel
 
     return BlendshapeModel(face_models.blendshapes)(landmarks)
 

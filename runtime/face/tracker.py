@@ -27,7 +27,7 @@ from talkies.kernels import OneEuroFilter
 from talkies.kernels import filters as one_euro
 from talkies.log import get_logger, track
 from talkies.runtime.blendshapes import ARKIT_NAMES, NUM_BLENDSHAPES, Blendshape
-from talkies.runtime.face.blendshapes import UNSUPPORTED, BlendshapeModel
+from talkies.runtime.face.blendshape_model import UNSUPPORTED, BlendshapeModel
 from talkies.runtime.face.detector import FaceDetection, FaceDetector, iou
 from talkies.runtime.face.landmarks import LandmarkModel, LandmarkResult
 from talkies.runtime.face.sessions import FaceModels
