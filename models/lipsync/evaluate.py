@@ -35,11 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
-from talkies.errors import InputError
+from talkies.errors import InputError, require
 from talkies.log import get_logger
 from talkies.paths import shared_data_dir
 
-from .phonemes import CMU_VISEMES, VISEME_INDEX, VISEME_TO_COARSE, VISEMES
+from talkies.runtime.visemes import VISEME_INDEX, VISEMES
+
+from .phonemes import CMU_VISEMES, VISEME_TO_COARSE
 
 log = get_logger(__name__)
 
@@ -102,6 +104,32 @@ def load_alignment(path: str | Path) -> list[Phone]:
                 raise InputError(f"{path}: unknown CMU phone {name!r}; add it to phonemes.CMU_VISEMES")
             phones.append(Phone(name, float(ph["b"]), float(ph["d"])))
     return sorted(phones, key=lambda p: p.begin)
+
+
+def align(audio: np.ndarray, text: str) -> list[Phone]:
+    """Forced alignment of float32 16 kHz mono `audio` to the words of `text` (pocketsphinx's US English
+    model, 10 ms frames): the phones in time order, ``SIL`` between words where it hears a pause."""
+    Decoder = require("pocketsphinx", "export").Decoder
+
+    words = " ".join(text.lower().split())
+    if not words:
+        raise InputError("empty transcript: write the words spoken, or supply a .phone.json alignment")
+    raw = (np.clip(audio, -1, 1) * 32767).astype(np.int16).astype("<i2").tobytes()
+    decoder = Decoder(samprate=SAMPLE_RATE, bestpath=False, loglevel="FATAL")
+    try:
+        decoder.set_align_text(words)
+    except (RuntimeError, ValueError) as exc:  # a word outside the dictionary
+        raise InputError(f"pocketsphinx cannot align {words[:60]!r}: {exc}") from exc
+    for second_pass in (False, True):  # word alignment, then phones inside the words
+        if second_pass:
+            decoder.set_alignment()
+        decoder.start_utt()
+        decoder.process_raw(raw, full_utt=True)
+        decoder.end_utt()
+    alignment = decoder.get_alignment()
+    if alignment is None:
+        raise InputError(f"pocketsphinx found no alignment for {words[:60]!r}: does the transcript match the audio?")
+    return [Phone(p.name.upper(), p.start / FPS, p.duration / FPS) for word in alignment for p in word]
 
 
 def read_wav(path: str | Path) -> np.ndarray:
@@ -217,8 +245,6 @@ def load_dataset(data_dir: str | Path = DEFAULT_DATA) -> list[tuple[str, np.ndar
         if wav.exists():
             items.append((wav.stem, read_wav(wav), load_alignment(js)))
     if not items:
-        from .recorded import align  # pocketsphinx, only for transcribed sets
-
         for listing in sorted(data_dir.glob("*.transcription")):
             for name, words in read_transcription(listing).items():
                 wav = data_dir / f"{name}.wav"

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from talkies.errors import InputError, require
+from talkies.errors import InputError
 from talkies.log import get_logger, track
 
 from . import data as D
-from .evaluate import FPS, VALIDATION_SPEECH, Phone, frame_targets, load_alignment
-from .phonemes import RUSSIAN_IPA, VISEME_INDEX
+from .evaluate import FPS, VALIDATION_SPEECH, Phone, align, frame_targets, load_alignment
+from talkies.runtime.visemes import VISEME_INDEX
+from .phonemes import RUSSIAN_IPA
 
 log = get_logger(__name__)
 
@@ -35,32 +36,6 @@ FESTVOX_RECORDINGS = {"msu_ru_nsh_clunits": RUSSIAN_IPA}  # voice folder name ->
 RUSSIAN_RECORDINGS = Path("/usr/share/festival/voices/russian/msu_ru_nsh_clunits")
 APT_PACKAGES: tuple[str, ...] = ("festvox-ru",)  # what brings FESTVOX_RECORDINGS (`make festival`)
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".mp4", ".mov")
-
-
-def align(audio: np.ndarray, text: str) -> list[Phone]:
-    """Forced alignment of float32 16 kHz mono `audio` to the words of `text` (pocketsphinx's US English
-    model, 10 ms frames): the phones in time order, ``SIL`` between words where it hears a pause."""
-    Decoder = require("pocketsphinx", "export").Decoder
-
-    words = " ".join(text.lower().split())
-    if not words:
-        raise InputError("empty transcript: write the words spoken, or supply a .phone.json alignment")
-    raw = _pcm16(audio).astype("<i2").tobytes()
-    decoder = Decoder(samprate=SAMPLE_RATE, bestpath=False, loglevel="FATAL")
-    try:
-        decoder.set_align_text(words)
-    except (RuntimeError, ValueError) as exc:  # a word outside the dictionary
-        raise InputError(f"pocketsphinx cannot align {words[:60]!r}: {exc}") from exc
-    for second_pass in (False, True):  # word alignment, then phones inside the words
-        if second_pass:
-            decoder.set_alignment()
-        decoder.start_utt()
-        decoder.process_raw(raw, full_utt=True)
-        decoder.end_utt()
-    alignment = decoder.get_alignment()
-    if alignment is None:
-        raise InputError(f"pocketsphinx found no alignment for {words[:60]!r}: does the transcript match the audio?")
-    return [Phone(p.name.upper(), p.start / FPS, p.duration / FPS) for word in alignment for p in word]
 
 
 def frame_labels(phones: list[Phone], n_frames: int) -> np.ndarray:
