@@ -62,6 +62,14 @@ class _Builder:
         corners = {c for pair in MOUTH_CORNERS.values() for c in pair}
         self.upper_lip -= corners
         self.lower_lip -= corners
+        # region lists the shapes share (sorted, so handle dicts are built in a fixed order)
+        ref = self.ref
+        self.upper, self.lower = sorted(self.upper_lip), sorted(self.lower_lip)
+        self.lips = self.upper + self.lower + [c for pair in MOUTH_CORNERS.values() for c in pair]
+        self.nose_and_up = [i for i in range(468) if ref[i, 1] < ref[2, 1] + 0.02 and i not in self.upper_lip]
+        self.eyes_all = [i for eye in EYES.values() for k in ("corners", "upper", "lower", "upper1", "lower1")
+                         for i in eye[k]]
+        self.chin = [i for i in range(468) if ref[i, 1] > ref[17, 1] + 0.02 and abs(ref[i, 0]) < 0.45]
         # graph with the mouth and eye openings cut
         cut = [(set(LIPS_UPPER_INNER[1:-1]), set(LIPS_LOWER_INNER[1:-1]))]
         for eye in EYES.values():
@@ -125,21 +133,15 @@ def _lip_line(ref: np.ndarray, loop: tuple[int, ...], x: np.ndarray) -> np.ndarr
     return np.interp(x, pts[order, 0], pts[order, 1])
 
 
-def build_shapes(reference: np.ndarray, triangles: np.ndarray) -> dict[str, np.ndarray]:
-    """Every procedural shape as a dense (478, 3) delta, keyed by ARKit name."""
-    b = _Builder(reference, triangles)
-    ref = b.ref
-    upper, lower = sorted(b.upper_lip), sorted(b.lower_lip)
-    lips = upper + lower + [c for pair in MOUTH_CORNERS.values() for c in pair]
-    nose_and_up = [i for i in range(468) if ref[i, 1] < ref[2, 1] + 0.02 and i not in b.upper_lip]
-    eyes_all = [i for eye in EYES.values() for k in ("corners", "upper", "lower", "upper1", "lower1") for i in eye[k]]
+def _named(side: str) -> str:
+    """The ARKit suffix ("Left"/"Right") of the subject's `side`."""
+    return "Left" if side == ARKIT_LEFT_IS else "Right"
+
+
+def _jaw_shapes(b: _Builder) -> dict[str, np.ndarray]:
+    """jawOpen, jawForward, jawLeft/Right, and mouthClose (the lips closing against an open jaw)."""
+    ref, upper, lower, nose_and_up, chin = b.ref, b.upper, b.lower, b.nose_and_up, b.chin
     shapes: dict[str, np.ndarray] = {}
-
-    def named(side: str) -> str:
-        return "Left" if side == ARKIT_LEFT_IS else "Right"
-
-    # ---- jaw ----------------------------------------------------------------------------------
-    chin = [i for i in range(468) if ref[i, 1] > ref[17, 1] + 0.02 and abs(ref[i, 0]) < 0.45]
     jaw_handles = {i: 1.0 for i in chin + list(JAW_LINE)}
     half = abs(ref[LIPS_LOWER_OUTER[0], 0] - ref[LIPS_LOWER_OUTER[-1], 0]) / 2
     for i in lower:  # the lower lip drops fully in the middle, less towards the corners: an oval opening
@@ -173,8 +175,13 @@ def build_shapes(reference: np.ndarray, triangles: np.ndarray) -> dict[str, np.n
     for i in upper:
         close[i] = np.array([0.0, 0.25 * drop[14], 0.0])
     shapes["mouthClose"] = b.field(close, set(nose_and_up) | set(JAW_LINE), radius=0.45)
+    return shapes
 
-    # ---- rounding ------------------------------------------------------------------------------
+
+def _rounding_shapes(b: _Builder) -> dict[str, np.ndarray]:
+    """mouthFunnel and mouthPucker."""
+    ref, lips, nose_and_up = b.ref, b.lips, b.nose_and_up
+    shapes: dict[str, np.ndarray] = {}
     mouth_pins = set(nose_and_up) | set(JAW_LINE) | set(JAW_FIXED)
     # funnel: the inner lip outline narrows to a round opening while the outer lips flare
     funnel = {}
@@ -196,8 +203,13 @@ def build_shapes(reference: np.ndarray, triangles: np.ndarray) -> dict[str, np.n
             d[1] = 0.02
         pucker[i] = d
     shapes["mouthPucker"] = b.field(pucker, mouth_pins, radius=0.4)
+    return shapes
 
-    # ---- corners: smile, frown, stretch, dimple ---------------------------------------------------
+
+def _corner_shapes(b: _Builder) -> dict[str, np.ndarray]:
+    """The mouth corners: smile, frown, stretch, dimple."""
+    ref, lips, eyes_all = b.ref, b.lips, b.eyes_all
+    shapes: dict[str, np.ndarray] = {}
     centre_lips = [i for i in lips if abs(ref[i, 0]) < 0.04]
     for side, pair in MOUTH_CORNERS.items():
         sg = SIGN[side]
@@ -209,9 +221,15 @@ def build_shapes(reference: np.ndarray, triangles: np.ndarray) -> dict[str, np.n
                                    ("mouthDimple", (0.035, 0.0, 0.05), 0.35)):
             d = np.array([vec[0] * sg, vec[1], vec[2]])
             handles = {pair[0]: d, pair[1]: d * 0.9}
-            shapes[shape + named(side)] = b.field(handles, pins, radius=radius)
+            shapes[shape + _named(side)] = b.field(handles, pins, radius=radius)
+    return shapes
 
-    # ---- lip thinning, rolling, raising ----------------------------------------------------------
+
+def _lip_shapes(b: _Builder) -> dict[str, np.ndarray]:
+    """Lip pressing, lowering, raising, rolling, shrugging, and the whole mouth sideways."""
+    ref, upper, lower, lips, nose_and_up = b.ref, b.upper, b.lower, b.lips, b.nose_and_up
+    eyes_all, chin = b.eyes_all, b.chin
+    shapes: dict[str, np.ndarray] = {}
     x_all = ref[:, 0]
     up_in = _lip_line(ref, LIPS_UPPER_INNER, x_all)
     lo_in = _lip_line(ref, LIPS_LOWER_INNER, x_all)
@@ -224,15 +242,15 @@ def build_shapes(reference: np.ndarray, triangles: np.ndarray) -> dict[str, np.n
             press[i] = np.array([0.0, 0.55 * (lo_in[i] - ref[i, 1]), 0.0]) * wside[i]
         corner = MOUTH_CORNERS[side][0]
         press[corner] = np.array([0.015 * SIGN[side], 0.0, 0.0])
-        shapes["mouthPress" + named(side)] = b.field(press, set(nose_and_up) | set(JAW_LINE), radius=0.3)
+        shapes["mouthPress" + _named(side)] = b.field(press, set(nose_and_up) | set(JAW_LINE), radius=0.3)
 
         lower_down = {i: np.array([0.0, (0.085 if i in LIPS_LOWER_INNER else 0.07), -0.01]) * wside[i]
                       for i in lower}
         chin_pins = [i for i in chin if ref[i, 1] > ref[17, 1] + 0.12] + list(JAW_LINE)
-        shapes["mouthLowerDown" + named(side)] = b.field(lower_down, set(upper) | set(chin_pins), radius=0.4)
+        shapes["mouthLowerDown" + _named(side)] = b.field(lower_down, set(upper) | set(chin_pins), radius=0.4)
         upper_up = {i: np.array([0.0, -(0.075 if i in LIPS_UPPER_INNER else 0.06), -0.01]) * wside[i]
                     for i in upper}
-        shapes["mouthUpperUp" + named(side)] = b.field(upper_up, set(lower) | set(NOSE), radius=0.35)
+        shapes["mouthUpperUp" + _named(side)] = b.field(upper_up, set(lower) | set(NOSE), radius=0.35)
     roll_lower = {i: np.array([0.0, 0.85 * (lo_in[i] - ref[i, 1]), 0.05]) for i in lower}
     shapes["mouthRollLower"] = b.field(roll_lower, set(upper) | set(JAW_LINE), radius=0.3)
     roll_upper = {i: np.array([0.0, 0.85 * (up_in[i] - ref[i, 1]), 0.05]) for i in upper}
@@ -245,10 +263,15 @@ def build_shapes(reference: np.ndarray, triangles: np.ndarray) -> dict[str, np.n
     shapes["mouthShrugUpper"] = b.field(shrug_upper, set(NOSE) | set(JAW_LINE), radius=0.35)
     for side in SIDES:
         shift = {i: np.array([0.1 * SIGN[side], 0.0, 0.0]) for i in lips}
-        shapes["mouthLeft" if named(side) == "Left" else "mouthRight"] = b.field(
+        shapes["mouthLeft" if _named(side) == "Left" else "mouthRight"] = b.field(
             shift, set(NOSE) | set(JAW_FIXED) | set(eyes_all), radius=0.5)
+    return shapes
 
-    # ---- cheeks and nose ------------------------------------------------------------------------
+
+def _cheek_and_nose_shapes(b: _Builder) -> dict[str, np.ndarray]:
+    """cheekPuff, cheekSquint and noseSneer."""
+    lower, lips, eyes_all = b.lower, b.lips, b.eyes_all
+    shapes: dict[str, np.ndarray] = {}
     puff = {}
     for side in SIDES:
         centre = np.array([0.52 * SIGN[side], 0.62, -0.05])
@@ -262,12 +285,17 @@ def build_shapes(reference: np.ndarray, triangles: np.ndarray) -> dict[str, np.n
         for i in eye["lower2"]:
             sq[i] = np.array([0.0, -0.03, 0.0])
         pins = set(eye["upper"]) | set(eye["corners"]) | set(lips) | set(FACE_OVAL)
-        shapes["cheekSquint" + named(side)] = b.field(sq, pins, radius=0.4)
+        shapes["cheekSquint" + _named(side)] = b.field(sq, pins, radius=0.4)
         sneer = {i: np.array([0.01 * SIGN[side], -0.05, -0.01]) for i in NOSE_ALA[side]}
-        shapes["noseSneer" + named(side)] = b.field(sneer, {1, 4, 5, 195, 197, 6, 168} | set(lower) | set(eyes_all),
+        shapes["noseSneer" + _named(side)] = b.field(sneer, {1, 4, 5, 195, 197, 6, 168} | set(lower) | set(eyes_all),
                                                     radius=0.35)
+    return shapes
 
-    # ---- eyes ------------------------------------------------------------------------------------
+
+def _eye_shapes(b: _Builder) -> dict[str, np.ndarray]:
+    """eyeBlink, eyeSquint, eyeWide."""
+    ref = b.ref
+    shapes: dict[str, np.ndarray] = {}
     for side, eye in EYES.items():
         gap = eye_gap(ref, eye)
         lid_up = list(eye["upper"])
@@ -279,17 +307,22 @@ def build_shapes(reference: np.ndarray, triangles: np.ndarray) -> dict[str, np.n
         lo_gap = np.interp(ref[lid_lo, 0], ref[lid_up, 0][np.argsort(ref[lid_up, 0])], gap[np.argsort(ref[lid_up, 0])])
         for i, g in zip(lid_lo, lo_gap):
             blink[i] = np.array([0.0, -0.15 * g, 0.0])
-        shapes["eyeBlink" + named(side)] = b.field(blink, pins | set(eye["lower1"]), radius=0.3)
+        shapes["eyeBlink" + _named(side)] = b.field(blink, pins | set(eye["lower1"]), radius=0.3)
         squint = {i: np.array([0.0, -0.35 * g, -0.01]) for i, g in zip(lid_lo, lo_gap)}
         for i, g in zip(lid_up, gap):
             squint[i] = np.array([0.0, 0.1 * g, 0.0])
-        shapes["eyeSquint" + named(side)] = b.field(squint, brow | set(eye["corners"]), radius=0.3)
+        shapes["eyeSquint" + _named(side)] = b.field(squint, brow | set(eye["corners"]), radius=0.3)
         wide = {i: np.array([0.0, -0.5 * g, -0.01]) for i, g in zip(lid_up, gap)}
         for i, g in zip(lid_lo, lo_gap):
             wide[i] = np.array([0.0, 0.08 * g, 0.0])
-        shapes["eyeWide" + named(side)] = b.field(wide, brow | set(eye["corners"]) | set(eye["lower2"]), radius=0.3)
+        shapes["eyeWide" + _named(side)] = b.field(wide, brow | set(eye["corners"]) | set(eye["lower2"]), radius=0.3)
+    return shapes
 
-    # ---- brows ----------------------------------------------------------------------------------
+
+def _brow_shapes(b: _Builder) -> dict[str, np.ndarray]:
+    """browInnerUp, browOuterUp, browDown."""
+    ref = b.ref
+    shapes: dict[str, np.ndarray] = {}
     forehead_top = [10, 338, 297, 332, 284, 109, 67, 103, 54, 151, 9]
     lids = [i for eye in EYES.values() for k in ("corners", "upper", "lower") for i in eye[k]]
     inner_up = {}
@@ -302,13 +335,23 @@ def build_shapes(reference: np.ndarray, triangles: np.ndarray) -> dict[str, np.n
             inner_up[i] = np.array([0.0, -0.1 * (1.0 - 0.8 * t) ** 1.5, 0.0])
         out_up = {i: np.array([0.0, -0.1 * ((abs(ref[i, 0]) - inner_x) / (outer_x - inner_x)) ** 1.2, 0.0])
                   for i in brow}
-        shapes["browOuterUp" + named(side)] = b.field(out_up, set(lids) | set(forehead_top), radius=0.5)
+        shapes["browOuterUp" + _named(side)] = b.field(out_up, set(lids) | set(forehead_top), radius=0.5)
         down = {}
         for i in brow:
             t = (abs(ref[i, 0]) - inner_x) / (outer_x - inner_x)
             down[i] = np.array([-0.025 * SIGN[side] * (1 - t), 0.075 * (1.0 - 0.5 * t), 0.0])
-        shapes["browDown" + named(side)] = b.field(down, set(lids) | set(forehead_top), radius=0.45)
+        shapes["browDown" + _named(side)] = b.field(down, set(lids) | set(forehead_top), radius=0.45)
     shapes["browInnerUp"] = b.field(inner_up, set(lids) | set(forehead_top), radius=0.5)
+    return shapes
+
+
+def build_shapes(reference: np.ndarray, triangles: np.ndarray) -> dict[str, np.ndarray]:
+    """Every procedural shape as a dense (478, 3) delta, keyed by ARKit name."""
+    b = _Builder(reference, triangles)
+    shapes: dict[str, np.ndarray] = {}
+    for part in (_jaw_shapes, _rounding_shapes, _corner_shapes, _lip_shapes, _cheek_and_nose_shapes, _eye_shapes,
+                 _brow_shapes):
+        shapes.update(part(b))
     return shapes
 
 
