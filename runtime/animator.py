@@ -39,7 +39,7 @@ from talkies.runtime.motion import FaceMotion
 from talkies.runtime.performance import add_performance, expression_weights, finish_weights
 from talkies.runtime.rig import INNER_LIP_LOOP, LIPS_LOWER_INNER, LIPS_UPPER_INNER, FaceRig, FittedFace, polygon_mask
 from talkies.runtime.warp_mesh import RINGS, build_mesh
-from talkies.types import _Choice
+from talkies.types import Expression, Resolution
 
 log = get_logger(__name__)
 
@@ -47,19 +47,6 @@ WATERMARK_TEXT = "AI-generated"
 METADATA_COMMENT = f"synthesised by talkies {__version__}"
 TEETH_SIZE = 0.11  # height of the upper-teeth band, as a fraction of the mouth width
 MAX_INTENSITY = 2.0
-
-
-class Expression(_Choice):
-    NEUTRAL = "neutral"
-    HAPPY = "happy"
-    SAD = "sad"
-    SURPRISED = "surprised"
-
-
-class Resolution(_Choice):
-    SOURCE = "source"
-    HD = "720p"
-    FULL_HD = "1080p"
 
 
 #: Output height per resolution (the photo's aspect ratio is kept; sizes are rounded to even numbers).
@@ -372,5 +359,5 @@ class PhotoAnimator:
                                size=self.size, plan=plan)
 
 
-__all__ = ["AnimationResult", "Expression", "METADATA_COMMENT", "PhotoAnimator", "PhotoAnimatorOptions", "Resolution",
+__all__ = ["AnimationResult", "METADATA_COMMENT", "PhotoAnimator", "PhotoAnimatorOptions", "Resolution",
            "WATERMARK_TEXT", "output_size"]

@@ -43,3 +43,20 @@ class Backend(_Choice):
     OPENVINO = "openvino"
     LITERT = "litert"
     COREML = "coreml"
+
+
+class Expression(_Choice):
+    """Expression presets added on top of speech or a driver (see runtime.lipsync.EXPRESSIONS)."""
+
+    NEUTRAL = "neutral"
+    HAPPY = "happy"
+    SAD = "sad"
+    SURPRISED = "surprised"
+
+
+class Resolution(_Choice):
+    """Output height of a rendered video: the source image's own, 720 or 1080 pixels."""
+
+    SOURCE = "source"
+    HD = "720p"
+    FULL_HD = "1080p"

@@ -8,30 +8,29 @@ from pathlib import Path
 import click
 
 from talkies.cli import cli
+from talkies.cli.options import backend_option, choices, output_option
 from talkies.io import check_writable
 from talkies.log import get_logger
+from talkies.types import Expression, Resolution
 
 log = get_logger(__name__)
-
-BACKENDS = ("auto", "mediapipe", "onnx", "openvino", "litert")
-
 
 def render_options(func):
     """Options shared by `animate` and `reenact`."""
     for decorator in reversed([
-        click.option("--resolution", type=click.Choice(["source", "720p", "1080p"]), default="source",
+        click.option("--resolution", type=choices(Resolution), default="source",
                      show_default=True, help="Output height: the photo's own, 720 or 1080 pixels (aspect kept)."),
         click.option("--fps", type=click.Choice(["25", "30"]), default="25", show_default=True,
                      help="Frame rate."),
-        click.option("--expression", type=click.Choice(["neutral", "happy", "sad", "surprised"]),
-                     default="neutral", show_default=True, help="Expression preset."),
+        click.option("--expression", type=choices(Expression), default="neutral", show_default=True,
+                     help="Expression preset."),
         click.option("--intensity", type=click.FloatRange(0.0, 2.0), default=1.0, show_default=True,
                      help="Strength of the expression, 0-2."),
         click.option("--face", "face", type=click.IntRange(0, None), default=None,
                      help="Which face to animate (numbered as in `talkies faces PHOTO`) [default: the largest]."),
-        click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
-                     help="Face tracking models: mediapipe = the original .tflite in LiteRT; auto = the ONNX "
-                          "bundles when installed, else mediapipe."),
+        backend_option(default="auto", extra=("auto", "mediapipe"),
+                       help="Face tracking models: mediapipe = the original .tflite in LiteRT; auto = the ONNX "
+                            "bundles when installed, else mediapipe."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of blinks and idle motion."),
         click.option("--no-watermark", is_flag=True,
                      help="Leave out the small visible 'AI-generated' mark (the file's metadata still says it "
@@ -58,7 +57,7 @@ def _report(report) -> None:
 
 @cli.command("animate")
 @click.argument("photo", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output MP4.")
+@output_option("Output MP4.")
 @click.option("--audio", type=click.Path(path_type=Path), default=None,
               help="Speech to lip-sync: any audio or video file FFmpeg reads (a video's audio track is used).")
 @click.option("--text", default=None, help="A script to speak with espeak-ng (writes OUT.srt subtitles too).")
@@ -97,7 +96,7 @@ def animate_command(photo: Path, output: Path, audio: Path | None, text: str | N
 @click.argument("photo", type=click.Path(path_type=Path))
 @click.option("--driver", type=click.Path(path_type=Path), required=True,
               help="Video of another face whose expressions and head motion drive the photo (its audio is kept).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output MP4.")
+@output_option("Output MP4.")
 @render_options
 def reenact_command(photo: Path, driver: Path, output: Path, backend: str, **render) -> None:
     """Drive PHOTO with the face in a --driver video (tracked with FaceTracker)."""

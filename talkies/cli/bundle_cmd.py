@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from talkies.cli import cli
+from talkies.cli.options import output_option, threads_option
 
 
 @cli.group()
@@ -19,7 +20,7 @@ def bundle() -> None:
 
 @bundle.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256))
+@threads_option(help="Inference threads for replaying the test vectors.")
 def verify(path: Path, threads: int) -> None:
     """Check the schema and every file's sha256, then replay the test vectors within tolerance."""
     from talkies.targets.bundle_writer import verify_bundle
@@ -38,13 +39,12 @@ def verify(path: Path, threads: int) -> None:
 
 @bundle.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("-o", "--out", "zip_out", type=click.Path(path_type=Path), default=None,
-              help="Zip to write (default: PATH.zip beside the directory).")
-def pack(path: Path, zip_out: Path | None) -> None:
+@output_option("Zip to write (default: PATH.zip beside the directory).", required=False)
+def pack(path: Path, output: Path | None) -> None:
     """Zip a bundle directory: stored entries, 4-byte aligned data (mmap-able in an app)."""
     from talkies.targets.bundle_writer import pack_bundle
 
-    click.echo(str(pack_bundle(path, zip_out)))
+    click.echo(str(pack_bundle(path, output)))
 
 
 @bundle.command()

@@ -12,24 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from talkies.cli import cli
-from talkies.errors import InputError, ParityError, TalkiesError, UnsupportedTargetError
+from talkies.cli.options import output_option, precisions_option, targets_option, threads_option
+from talkies.errors import ParityError, TalkiesError, UnsupportedTargetError
 from talkies.types import Precision, TargetName
-
-
-def parse_choices(value: str, choice: type, what: str) -> list:
-    """'all', one value, or a comma-separated list → enum members (InputError listing the valid ones)."""
-    valid = [m.value for m in choice]
-    if value.strip().lower() == "all":
-        return list(choice)
-    out = []
-    for item in (v.strip() for v in value.split(",")):
-        try:
-            member = choice.parse(item)
-        except InputError:
-            raise InputError(f"unknown {what} {item!r}; valid: {', '.join(valid)}, all") from None
-        if member not in out:
-            out.append(member)
-    return out
 
 
 @dataclass
@@ -85,19 +70,15 @@ def print_table(model: str, rows: list[Row], console: Console) -> None:
 
 @cli.command("export")
 @click.argument("model")
-@click.option("-t", "--target", "target", default="all", show_default=True,
-              help="onnx, openvino, litert, coreml, a comma-separated list, or all.")
-@click.option("-p", "--precision", "precision", default="all", show_default=True,
-              help="fp32, fp16, int8, a comma-separated list, or all.")
+@targets_option(TargetName, help="onnx, openvino, litert, coreml, a comma-separated list, or all.")
+@precisions_option()
 @click.option("--recipe", default=None, help="A named recipe (e.g. android-litert-int8) instead of --target/--precision.")
-@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
-              help="Output directory; each bundle goes to OUT/MODEL-TARGET-PRECISION/.")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256),
-              help="Inference threads for the parity run.")
+@output_option("Output directory; each bundle goes to OUTPUT/MODEL-TARGET-PRECISION/.", folder=True)
+@threads_option(help="Inference threads for the parity run.")
 @click.option("--allow-parity-failure", is_flag=True,
               help="Write bundles that miss the parity tolerance (recorded as passed: false) instead of failing.")
-def export_command(model: str, target: str, precision: str, recipe: str | None, out: Path, threads: int,
-                   allow_parity_failure: bool) -> None:
+def export_command(model: str, target: list[TargetName], precision: list[Precision], recipe: str | None,
+                   output: Path, threads: int, allow_parity_failure: bool) -> None:
     """Export MODEL to bundles: compile, quantize, measure parity against the reference, write manifests."""
     from talkies.io import check_writable
     from talkies.targets.bundle_writer import ensure_writable_dir
@@ -109,9 +90,8 @@ def export_command(model: str, target: str, precision: str, recipe: str | None, 
         chosen = get_recipe(recipe)
         targets, precisions, options = [chosen.target], [chosen.precision], chosen.options()
     else:
-        targets = parse_choices(target, TargetName, "target")
-        precisions = parse_choices(precision, Precision, "precision")
-    check_writable(out, is_dir=True)  # before any work
+        targets, precisions = target, precision
+    check_writable(output, is_dir=True)  # before any work
 
     from talkies.export.spec import get_spec
     from talkies.log import make_progress
@@ -119,7 +99,7 @@ def export_command(model: str, target: str, precision: str, recipe: str | None, 
     from talkies.targets.bundle_writer import export_bundle, plan_exports
 
     spec = get_spec(model)
-    ensure_writable_dir(out)  # creates OUT: only once the request is known to be valid
+    ensure_writable_dir(output)  # creates OUT: only once the request is known to be valid
     plan = plan_exports(spec, [t.value for t in targets], precisions)
     single = len(targets) == 1 and len(precisions) == 1
     if single and plan.skipped:
@@ -132,7 +112,7 @@ def export_command(model: str, target: str, precision: str, recipe: str | None, 
         bar = progress.add_task(f"exporting {spec.name}", total=len(plan.todo))
         for tgt, prec in plan.todo:
             progress.update(bar, description=f"{spec.name}: {tgt.name} {prec}")
-            dest = out / bundle_name(spec.name, tgt.name.value, prec.value)
+            dest = output / bundle_name(spec.name, tgt.name.value, prec.value)
             start = time.perf_counter()
             try:
                 path = export_bundle(spec, tgt, prec, dest, options, threads=threads,
@@ -156,7 +136,7 @@ def export_command(model: str, target: str, precision: str, recipe: str | None, 
     for failure in failures:
         console.print(f"failed {failure}", highlight=False, soft_wrap=True)
     written = [r for r in rows if r.path]
-    console.print(f"{len(written)} bundle(s) in {out}", highlight=False)
+    console.print(f"{len(written)} bundle(s) in {output}", highlight=False)
     if failures:
         kind = ParityError if all("parity" in f for f in failures) else TalkiesError
         raise kind(f"{len(failures)} of {len(plan.todo)} export(s) failed: " + " | ".join(failures))

@@ -7,22 +7,27 @@ from pathlib import Path
 import click
 
 from talkies.cli import cli
+from talkies.cli.options import backend_option, bundle_dir_option, choices, output_option, precision_option, \
+    threads_option
 from talkies.io import check_writable
 from talkies.runtime.formats import FORMATS
+from talkies.types import Expression
 
 
 @cli.command()
 @click.argument("audio", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="visemes", show_default=True,
               help="visemes: OVR JSON at 100 fps; arkit: 52-weight JSON; livelink: Unreal CSV; rhubarb: mouth cues.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file.")
-@click.option("--backend", default="onnx", show_default=True, help="onnx, openvino or litert.")
-@click.option("--precision", default="fp32", show_default=True, help="fp32, fp16 or int8.")
-@click.option("--intensity", type=click.FloatRange(0, 2), default=1.0, show_default=True)
-@click.option("--expression", default="neutral", show_default=True, help="neutral, happy, sad or surprised.")
+@output_option("Output file.")
+@backend_option()
+@precision_option(help="Precision of the lip-sync bundle.")
+@click.option("--intensity", type=click.FloatRange(0, 2), default=1.0, show_default=True,
+              help="Strength of the expression, 0-2.")
+@click.option("--expression", type=choices(Expression), default="neutral", show_default=True,
+              help="Expression preset added to the mouth weights.")
 @click.option("--no-smooth", is_flag=True, help="Turn coarticulation smoothing off.")
-@click.option("--bundle-dir", type=click.Path(path_type=Path), default=None, help="Folder with lipsync bundles.")
-@click.option("--threads", type=int, default=1, show_default=True)
+@bundle_dir_option("Folder with lip-sync bundles [default: $TALKIES_HOME/bundles, then the shipped ones].")
+@threads_option()
 def lipsync(audio: Path, fmt: str, output: Path, backend: str, precision: str, intensity: float,
             expression: str, no_smooth: bool, bundle_dir: Path | None, threads: int) -> None:
     """Lip-sync AUDIO (any file PyAV reads: wav, mp3, m4a, flac, ogg, mp4, mov; any rate or channels)."""

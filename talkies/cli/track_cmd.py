@@ -11,22 +11,17 @@ from pathlib import Path
 import click
 
 from talkies.cli import cli
+from talkies.cli.options import backend_option, bundle_dir_option, output_option, precision_option
 from talkies.io import check_writable, write_text_atomic
-from talkies.types import Precision
 
 TRACK_FORMATS = ("json", "arkit", "livelink")
-BACKENDS = ("onnx", "openvino", "litert")
 
 
 def model_options(func):
     """--backend, --precision, --bundle-dir: shared by the face commands."""
-    func = click.option("--bundle-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                        help="Folder of the face bundles [default: $TALKIES_HOME/bundles].")(func)
-    func = click.option("--precision", type=click.Choice([p.value for p in Precision]), default="fp32",
-                        show_default=True, help="Precision of the face bundles.")(func)
-    func = click.option("--backend", type=click.Choice(BACKENDS), default="onnx", show_default=True,
-                        help="Inference backend.")(func)
-    return func
+    func = bundle_dir_option("Folder of the face bundles [default: $TALKIES_HOME/bundles].")(func)
+    func = precision_option(help="Precision of the face bundles.")(func)
+    return backend_option()(func)
 
 
 def _options(backend: str, precision: str, bundle_dir: Path | None, **kwargs):
@@ -50,8 +45,7 @@ def _check_input(path: Path) -> bool:
 
 @cli.command("track")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("-o", "--output", "output", type=click.Path(path_type=Path), required=True,
-              help="Output file (faces after the first go to NAME.face<ID>.EXT for arkit/livelink).")
+@output_option("Output file (faces after the first go to NAME.face<ID>.EXT for arkit/livelink).")
 @click.option("--format", "fmt", type=click.Choice(TRACK_FORMATS), default="json", show_default=True,
               help="json: landmarks, weights, pose per frame and face; arkit: ARKit curve JSON; "
                    "livelink: Live Link Face CSV.")

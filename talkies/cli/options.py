@@ -1,0 +1,107 @@
+"""The flag vocabulary every command shares, so the same flag means and checks the same thing everywhere:
+`-o/--output`, `--target`/`--precision` (one value, a comma list or `all`), `--backend`, `--threads`
+and `--bundle-dir`. Choices come from the enums in :mod:`talkies.types`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from enum import Enum
+from pathlib import Path
+
+import click
+
+from talkies.errors import InputError
+from talkies.types import Backend, Precision
+
+MAX_THREADS = 256
+
+
+def choices(enum: type[Enum], *extra: str) -> click.Choice:
+    """A click choice of the enum's values (plus `extra` words such as "auto")."""
+    return click.Choice([*extra, *(m.value for m in enum)])
+
+
+class ChoiceList(click.ParamType):
+    """'all', one value, or a comma-separated list of an enum's values → its members, in order, no repeats.
+    A bad value is an InputError, so the CLI answers it in one line like every other input error."""
+
+    def __init__(self, enum: type[Enum], what: str) -> None:
+        self.enum, self.what = enum, what
+        self.name = f"{what} list"
+
+    def convert(self, value, param, ctx) -> list:
+        if isinstance(value, list):
+            return value
+        valid = [m.value for m in self.enum]
+        if str(value).strip().lower() == "all":
+            return list(self.enum)
+        out = []
+        for item in (v.strip().lower() for v in str(value).split(",")):
+            if item not in valid:
+                raise InputError(f"unknown {self.what} {item!r}; valid: {', '.join(valid)}, all")
+            member = self.enum(item)
+            if member not in out:
+                out.append(member)
+        return out
+
+
+class IntList(click.ParamType):
+    """One integer or a comma-separated list, each within [low, high]."""
+
+    name = "integer list"
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value, param, ctx) -> list[int]:
+        if isinstance(value, list):
+            return value
+        out = []
+        for item in str(value).split(","):
+            try:
+                n = int(item.strip())
+            except ValueError:
+                raise InputError(f"{param.opts[-1]}: {item.strip()!r} is not a whole number") from None
+            if not self.low <= n <= self.high:
+                raise InputError(f"{param.opts[-1]}: {n} is not in the range {self.low}-{self.high}")
+            out.append(n)
+        return out
+
+
+Decorator = Callable[[Callable], Callable]
+
+
+def output_option(help: str, *, folder: bool = False, required: bool = True, default=None) -> Decorator:
+    return click.option("-o", "--output", "output", type=click.Path(path_type=Path, file_okay=not folder),
+                        required=required, default=default, help=help)
+
+
+def backend_option(*, default: str = Backend.ONNX.value, extra: Sequence[str] = (), help: str = "Inference backend."
+                   ) -> Decorator:
+    backends = [b.value for b in Backend if b is not Backend.COREML]  # Core ML predicts on macOS only
+    return click.option("--backend", type=click.Choice([*extra, *backends]), default=default, show_default=True,
+                        help=help)
+
+
+def precision_option(*, default: str = Precision.FP32.value, help: str = "Precision of the model bundles."
+                     ) -> Decorator:
+    return click.option("--precision", type=choices(Precision), default=default, show_default=True, help=help)
+
+
+def targets_option(enum: type[Enum], *, default: str = "all", help: str) -> Decorator:
+    return click.option("-t", "--target", "target", type=ChoiceList(enum, "target"), default=default,
+                        show_default=True, help=help)
+
+
+def precisions_option(*, default: str = "all") -> Decorator:
+    return click.option("-p", "--precision", "precision", type=ChoiceList(Precision, "precision"), default=default,
+                        show_default=True, help="fp32, fp16, int8, a comma-separated list, or all.")
+
+
+def threads_option(*, default: int = 1, help: str = "Inference threads.") -> Decorator:
+    return click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=default, show_default=True,
+                        help=help)
+
+
+def bundle_dir_option(help: str = "Folder of model bundles [default: $TALKIES_HOME/bundles].") -> Decorator:
+    return click.option("--bundle-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=help)
