@@ -359,5 +359,5 @@ class PhotoAnimator:
                                size=self.size, plan=plan)
 
 
-__all__ = ["AnimationResult", "METADATA_COMMENT", "PhotoAnimator", "PhotoAnimatorOptions", "Resolution",
+__all__ = ["AnimationResult", "METADATA_COMMENT", "PhotoAnimator", "PhotoAnimatorOptions",
            "WATERMARK_TEXT", "output_size"]

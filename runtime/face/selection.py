@@ -27,7 +27,7 @@ def select_face(faces: list[np.ndarray], index: int | None, *, min_size: int = M
     if index is None:
         chosen = max(faces, key=face_height)
     elif index >= len(faces):
-        raise InputError(f"--face {index}: {source} has {len(faces)} face(s), numbered 0-{len(faces) - 1} "
+        raise InputError(f"face {index}: {source} has {len(faces)} face(s), numbered 0-{len(faces) - 1} "
                          "(see `talkies faces PHOTO`)")
     else:
         chosen = faces[index]
