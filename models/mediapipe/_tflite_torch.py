@@ -20,7 +20,7 @@ from torch import nn
 
 from talkies.errors import UnsupportedTargetError
 
-from talkies.models.mediapipe.tflite_import import Graph, ModelIO, Op
+from talkies.models.mediapipe.tflite_graph import Graph, ModelIO, Op
 
 NCHW, NHWC = "nchw", "nhwc"  # NHWC: the logical (tflite) layout of a tensor of any rank
 TO_NCHW = (0, 3, 1, 2)
