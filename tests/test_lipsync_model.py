@@ -254,7 +254,9 @@ def test_evaluate_cli_scores_each_set(tmp_path, capsys):
     js = sorted(E.DEFAULT_DATA.glob("*.phone.json"))[0]
     shutil.copy(js, tmp_path / js.name)
     shutil.copy(js.with_name(js.name.replace(".phone.json", ".wav")), tmp_path)
-    assert E.main(["--data", str(tmp_path), "--json"]) == 0
+    from talkies.cli import main
+
+    assert main(["evaluate", "lipsync", "--data", str(tmp_path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert list(report) == [str(tmp_path)]
     baseline = E.evaluate(E.loudness_baseline, tmp_path).as_dict()

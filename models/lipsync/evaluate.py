@@ -15,18 +15,18 @@ Metrics (pooled over all files):
   also ``ou`` in frame scores, is not a vowel and is not counted).
 - ``viseme_accuracy`` (15 classes, same frames) and ``silence_accuracy`` (SIL frames predicted ``sil``).
 
-``python -m talkies.models.lipsync.evaluate [--weights PATH]`` runs the torch model and the
+``talkies evaluate lipsync [--weights PATH]`` (:func:`evaluate_sets`) runs the torch model and the
 loudness-only baseline on each real validation set: /work/shared/data/speech/librivox (the goals' set,
 with its alignments) and /work/shared/data/speech/cards (a second speaker; its Sphinx ``.transcription``
-is aligned here with pocketsphinx), or on ``--data DIR`` (repeatable). ``--synthetic N`` adds
+is aligned here with pocketsphinx), or on other folders (``--data DIR``). ``--synthetic N`` adds
 the model's coarse accuracy on N held-out synthetic utterances (:func:`synthetic_coarse_accuracy`): the
 synthetic-to-real gap in two numbers.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import os
 import re
 import wave
 from collections.abc import Callable
@@ -338,40 +338,43 @@ def format_table(rows: dict[str, Metrics]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--weights", default=None, help="weights .npz (default: the shipped weights)")
-    ap.add_argument("--data", action="append", default=None, metavar="DIR",
-                    help="folder of *.wav + *.phone.json or + a Sphinx *.transcription (repeatable; default: "
-                         f"{DEFAULT_DATA} and {SECOND_SPEAKER})")
-    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    ap.add_argument("--synthetic", type=int, default=0, metavar="N",
-                    help="also score N held-out synthetic utterances, clean and augmented (builds them once)")
-    args = ap.parse_args(argv)
-    sets = args.data or [str(d) for d in (DEFAULT_DATA, SECOND_SPEAKER) if d.is_dir()]
+def evaluate_sets(weights: str | os.PathLike | None = None, data: list[str] | None = None, *,
+                  synthetic: int = 0) -> dict:
+    """Score the model (`weights`, default the shipped ones) and the loudness baseline on each validation
+    set (default: LibriVox and the cards speaker), plus the model's coarse accuracy on `synthetic`
+    held-out synthetic utterances, clean and augmented. Returns {set: {predictor: Metrics}, "synthetic": {...}}."""
+    sets = data or [str(d) for d in (DEFAULT_DATA, SECOND_SPEAKER) if d.is_dir()]
     if not sets:
-        raise InputError(f"no validation speech in {VALIDATION_SPEECH}: pass --data DIR")
-    predict = torch_predictor(args.weights)
+        raise InputError(f"no validation speech in {VALIDATION_SPEECH}; give a folder of recordings")
+    predict = torch_predictor(weights)
     predictors = {"model": predict, "loudness baseline": loudness_baseline}
-    tables = {}
+    report: dict = {}
     for d in sets:
         items = load_dataset(d)  # once per set: a transcribed set is aligned on load
-        tables[d] = {k: score([(fn(audio), phones) for _, audio, phones in items]) for k, fn in predictors.items()}
-    synthetic = {f"{kind}_coarse_accuracy": synthetic_coarse_accuracy(predict, args.synthetic, augmented=kind == "augmented")
-                 for kind in ("clean", "augmented")} if args.synthetic else {}
-    if args.json:
-        print(json.dumps({**{d: {k: m.as_dict() for k, m in rows.items()} for d, rows in tables.items()},
-                          **({"synthetic": synthetic} if synthetic else {})}, indent=2))
-    else:
-        for d, rows in tables.items():
-            m = rows["model"]
-            print(f"{d}: {m.frames} frames, {m.closure_segments} closure / {m.open_segments} open / "
-                  f"{m.round_segments} round segments\n\n{format_table(rows)}\n")
-        if synthetic:
-            print(f"model on {args.synthetic} held-out synthetic utterances: coarse accuracy "
-                  f"{synthetic['clean_coarse_accuracy']:.3f} clean, {synthetic['augmented_coarse_accuracy']:.3f} augmented")
-    return 0
+        report[d] = {k: score([(fn(audio), phones) for _, audio, phones in items]) for k, fn in predictors.items()}
+    if synthetic:
+        report["synthetic"] = {f"{kind}_coarse_accuracy": synthetic_coarse_accuracy(predict, synthetic,
+                                                                                    augmented=kind == "augmented")
+                               for kind in ("clean", "augmented")}
+    return report
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def report_json(report: dict) -> str:
+    return json.dumps({d: (rows if d == "synthetic" else {k: m.as_dict() for k, m in rows.items()})
+                       for d, rows in report.items()}, indent=2)
+
+
+def report_text(report: dict, synthetic: int = 0) -> str:
+    """Per set: its segment counts and the metrics table; then the synthetic figures, if any."""
+    parts = []
+    for d, rows in report.items():
+        if d == "synthetic":
+            continue
+        m = rows["model"]
+        parts.append(f"{d}: {m.frames} frames, {m.closure_segments} closure / {m.open_segments} open / "
+                     f"{m.round_segments} round segments\n\n{format_table(rows)}\n")
+    if "synthetic" in report:
+        syn = report["synthetic"]
+        parts.append(f"model on {synthetic} held-out synthetic utterances: coarse accuracy "
+                     f"{syn['clean_coarse_accuracy']:.3f} clean, {syn['augmented_coarse_accuracy']:.3f} augmented")
+    return "\n".join(parts)

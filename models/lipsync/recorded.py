@@ -11,7 +11,7 @@ A unit-selection (clunits) Festival voice ships the recordings it was built from
 about 96 minutes of one Russian reader). Such a voice folder (``wav/*.wav`` + ``lab/*.lab``) is read
 the same way, its phones mapped through the table's IPA.
 
-    python -m talkies.models.lipsync.train --recorded DIR --recorded-fraction 0.3 ...
+    talkies train lipsync --recorded DIR --recorded-fraction 0.3 ...
 """
 
 from __future__ import annotations

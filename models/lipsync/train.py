@@ -1,6 +1,6 @@
 """Train the lip-sync model on synthetic speech: espeak-ng and Festival voices (CPU, one thread, seeded).
 
-    python -m talkies.models.lipsync.train --steps 12000 --out models/lipsync/weights/lipsync.npz
+    talkies train lipsync --steps 12000 -o models/lipsync/weights/lipsync.npz
 
 Data: :func:`data.build_corpus` (cached under ~/.cache/talkies/lipsync-data), ``--festival-fraction`` of
 the utterances from Festival; ``--init`` starts from saved weights (fine-tuning); ``--recorded DIR`` mixes in
@@ -20,16 +20,13 @@ metrics on the real speech logged (never trained on, never used to pick a checkp
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from talkies.errors import TalkiesError
 from talkies.log import get_logger, make_progress
 
 from . import data as D
@@ -239,54 +236,3 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
     history_path = out.with_suffix(".history.json")
     history_path.write_text(json.dumps(history, indent=1))
     return {"steps": done, "loss": running, "first_loss": first_loss, "history": history, "weights": str(out)}
-
-
-def main(argv: list[str] | None = None) -> int:
-    from talkies.log import configure_logging
-
-    ap = argparse.ArgumentParser(description="Train the lip-sync model on synthetic speech (CPU).")
-    ap.add_argument("--steps", type=int, default=12000)
-    ap.add_argument("--minutes", type=float, default=None,
-                    help="time budget: stop after this many minutes, and anneal the learning rate by time when "
-                         "that comes before --steps (the run is then no longer exactly reproducible)")
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "weights" / "lipsync.npz")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--utterances", type=int, default=6000, help="synthetic utterances in the corpus")
-    ap.add_argument("--festival-fraction", type=float, default=D.FESTIVAL_FRACTION,
-                    help="share of the utterances from the human-recorded Festival and flite voices (0: espeak only)")
-    ap.add_argument("--init", type=Path, default=None, help="start from these weights (.npz) instead of random ones")
-    ap.add_argument("--recorded", type=Path, default=None, metavar="DIR",
-                    help="also train on real speech: a festvox voice folder (wav/ + lab/, e.g. festvox-ru's "
-                         "/usr/share/festival/voices/russian/msu_ru_nsh_clunits) or your own English recordings, "
-                         "NAME.wav (or any audio) with NAME.txt (aligned with pocketsphinx) or NAME.phone.json")
-    ap.add_argument("--recorded-fraction", type=float, default=0.3, help="share of training crops from --recorded")
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--crop-seconds", type=float, default=3.0)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--closure-weight", type=float, default=2.0, help="loss weight of PP frames")
-    ap.add_argument("--open-weight", type=float, default=1.0, help="loss weight of aa (open-vowel) frames")
-    ap.add_argument("--coarse-weight", type=float, default=0.5, help="loss weight of the 5-class mouth loss")
-    ap.add_argument("--workers", type=int, default=1, help="processes for speech synthesis (data only)")
-    ap.add_argument("--eval-every", type=int, default=1000)
-    ap.add_argument("--no-validate", action="store_true")
-    ap.add_argument("--cache-dir", type=Path, default=None)
-    ap.add_argument("--channels", type=int, default=None, help="width of the network (default: model.CHANNELS)")
-    ap.add_argument("-v", "--verbose", action="count", default=1)
-    args = ap.parse_args(argv)
-    configure_logging(args.verbose)
-    try:
-        result = train(steps=args.steps, out=args.out, minutes=args.minutes, seed=args.seed,
-                       utterances=args.utterances, batch_size=args.batch, crop_seconds=args.crop_seconds, lr=args.lr,
-                       closure_weight=args.closure_weight, open_weight=args.open_weight, coarse_weight=args.coarse_weight, workers=args.workers, eval_every=args.eval_every,
-                       validate=not args.no_validate, cache_dir=args.cache_dir, channels=args.channels,
-                       festival_fraction=args.festival_fraction, init=args.init, recorded=args.recorded,
-                       recorded_fraction=args.recorded_fraction)
-    except TalkiesError as exc:  # bad input: one line that says what to do, no traceback
-        print(f"train: error: {exc}", file=sys.stderr)
-        return 2
-    log.info("done: %d steps, loss %.4f, weights %s", result["steps"], result["loss"], result["weights"])
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

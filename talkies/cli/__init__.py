@@ -12,7 +12,8 @@ from talkies.errors import TalkiesError
 from talkies.log import configure_logging
 
 # Command modules, imported lazily at start-up so each can pull heavy SDKs only when run.
-COMMAND_MODULES = ["models_cmd", "export_cmd", "bundle_cmd", "lipsync_cmd", "track_cmd", "animate_cmd", "bench_cmd"]
+COMMAND_MODULES = ["models_cmd", "export_cmd", "bundle_cmd", "lipsync_cmd", "track_cmd", "animate_cmd", "bench_cmd",
+                   "model_cmd"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
