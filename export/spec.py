@@ -104,23 +104,3 @@ class ModelSpec:
 
     def test_inputs(self, seed: int = 0) -> list[Feeds]:
         return self.sample_inputs(self.n_test_vectors, seed)
-
-
-# Until every caller imports these from talkies.export.registry (talkies/cli/export_cmd.py,
-# benchmarks/harness, tests/test_bench.py): a spec -> registry import cycle, listed in tests/test_layering.py.
-def get_spec(name: str) -> ModelSpec:
-    from talkies.export.registry import get_spec
-
-    return get_spec(name)
-
-
-def model_names() -> list[str]:
-    from talkies.export.registry import model_names
-
-    return model_names()
-
-
-def model_family(name: str) -> ModelFamily:
-    from talkies.export.registry import model_family
-
-    return model_family(name)

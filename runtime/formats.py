@@ -237,7 +237,8 @@ WRITERS: dict[str, Callable[..., str]] = {
 }
 
 
-def write(motion: FaceMotion, path: str | os.PathLike, fmt: str, **kwargs) -> Path:
+def write_curves(motion: FaceMotion, path: str | os.PathLike, fmt: str, **kwargs) -> Path:
+    """Write `motion` as a curve file in `fmt` (one of WRITERS), atomically."""
     if fmt not in WRITERS:
         raise InputError(f"unknown format {fmt!r}; valid: {', '.join(WRITERS)}")
     return write_text_atomic(path, WRITERS[fmt](motion, **kwargs))

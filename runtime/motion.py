@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -73,9 +71,3 @@ class FaceMotion:
         return FaceMotion(times, interp(self.weights), interp(self.head_pose),
                           None if self.visemes is None else interp(self.visemes),
                           fps=None, face_id=self.face_id, extras=dict(self.extras))
-
-    def save(self, path: str | os.PathLike, fmt: str, **kwargs) -> Path:
-        """Write a curve file atomically; `fmt` is one of formats.WRITERS."""
-        from talkies.runtime import formats
-
-        return formats.write(self, path, fmt, **kwargs)

@@ -5,7 +5,7 @@ The public API, imported on first use so that ``import talkies`` stays light:
     import talkies
     with talkies.LipSync() as task:
         motion = task.process_file("speech.wav")      # FaceMotion: visemes + 52 ARKit weights
-    motion.save("speech.csv", "livelink")
+    talkies.write_curves(motion, "speech.csv", "livelink")
     talkies.animate_text("photo.jpg", "Hello there.", "hello.mp4")
 """
 
@@ -19,11 +19,12 @@ __version__ = "0.1.0"
 # public name → the module that defines it
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["FaceMotion"], "talkies.runtime.motion"),
-    **dict.fromkeys(["FaceTracker", "FaceTrackerOptions", "FaceTrackerResult"], "talkies.runtime.face.tracker"),
+    **dict.fromkeys(["FaceTracker", "FaceTrackerOptions", "FaceTrackerResult"], "talkies.runtime.face"),
     **dict.fromkeys(["LipSync", "LipSyncOptions", "LipSyncResult"], "talkies.runtime.lipsync"),
     **dict.fromkeys(["PhotoAnimator", "PhotoAnimatorOptions", "AnimationResult"], "talkies.runtime.animator"),
     **dict.fromkeys(["animate_audio", "animate_text", "reenact"], "talkies.runtime.talking_photo"),
     **dict.fromkeys(["Bundle"], "talkies.runtime.bundle"),
+    **dict.fromkeys(["write_curves"], "talkies.runtime.formats"),
     **dict.fromkeys(["Blendshape", "Viseme"], "talkies.runtime.blendshapes"),
     **dict.fromkeys(["TalkiesError", "InputError", "NoFaceError", "BundleError", "UnsupportedTargetError",
                      "ParityError"], "talkies.errors"),

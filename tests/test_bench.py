@@ -19,7 +19,8 @@ from talkies.benchmarks.harness.report import BUNDLE_HEADER
 from talkies.benchmarks.harness.results import check_results
 from talkies.benchmarks.harness.rows import Row
 from talkies.cli import main
-from talkies.export.spec import Tolerance, get_spec
+from talkies.export.spec import Tolerance
+from talkies.export.registry import get_spec
 from talkies.runtime import session as session_mod
 from talkies.runtime.bundle import Bundle
 from talkies.types import Precision
@@ -130,7 +131,7 @@ def test_report_table(tiny):
     assert SIMULATED in lines[("openvino", "fp32, fp16")][5]
     p50 = _row(results, "onnx", "fp32")["latency"]["p50_ms"]
     assert lines[("onnx", "fp32")][8] == f"{p50:.3g}"
-    assert results["command"].startswith("talkies bench face_blendshapes")
+    assert results["command"].startswith("talkies bench face_blendshapes --targets onnx,openvino --precisions fp32,fp16")
     assert "latency_vs_size.png" in report
     section = (out / "performance.md").read_text()
     assert section.startswith("## Performance") and "### Bundles" in section
@@ -160,7 +161,7 @@ def test_plots_are_png_images(tiny, name):
     (["--threads", "0"], "--threads"),
     (["--threads", "one"], "--threads"),
     (["no_such_model"], "unknown model"),
-    (["--targets", "tpu"], "unknown targetname"),
+    (["--targets", "tpu"], "unknown target 'tpu'"),
     (["--pipeline", "video"], "unknown pipeline part"),
 ])
 def test_bad_input(tmp_path, capsys, args, message):

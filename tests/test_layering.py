@@ -42,17 +42,6 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 KERNEL_PACKAGES = frozenset({"numpy", "numba"})
 NO_TORCH = frozenset({"runtime", "kernels"})
 
-# Temporary, while issue 18 moves files: (file:line, imported module) breaking a rule. Empty: keep it so.
-KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset()
-# Temporary, while issue 18 moves files: module cycles (sorted modules) still to break.
-KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset({
-    # export/spec.py forwards get_spec / model_names / model_family to the registry until
-    # talkies/cli/export_cmd.py and benchmarks/harness import them from talkies.export.registry
-    ("talkies.export.face_spec", "talkies.export.lipsync_spec", "talkies.export.registry", "talkies.export.spec"),
-    # runtime/motion.py's lazy import of runtime/formats.py (FaceMotion's writers)
-    ("talkies.runtime.formats", "talkies.runtime.motion"),
-})
-
 
 def _closure(layer: str) -> frozenset[str]:
     seen: set[str] = set()
@@ -219,24 +208,16 @@ def _cycle_path(component: tuple[str, ...], imports: dict[str, list[Import]], mo
 
 def test_imports_follow_the_layering():
     modules, imports = _graph()
-    found = [(i, rule) for i, rule in violations(modules, imports) if (i.where, i.module) not in KNOWN_VIOLATIONS]
+    found = violations(modules, imports)
     assert not found, "imports that break the layering:\n" + "\n".join(
         f"{i.where}: imports {i.module}: {rule}" for i, rule in found)
 
 
 def test_no_import_cycles():
     modules, imports = _graph()
-    found = [c for c in cycles(modules, imports) if c not in KNOWN_CYCLES]
+    found = cycles(modules, imports)
     assert not found, "import cycles:\n" + "\n".join(
         f"{' <-> '.join(c)}: {_cycle_path(c, imports, modules)}" for c in found)
-
-
-def test_known_lists_hold_only_what_still_happens():
-    """The temporary lists shrink as the files move: an entry that no longer happens must go."""
-    modules, imports = _graph()
-    now = {(i.where, i.module) for i, _ in violations(modules, imports)}
-    assert KNOWN_VIOLATIONS <= now, sorted(KNOWN_VIOLATIONS - now)
-    assert KNOWN_CYCLES <= set(cycles(modules, imports)), sorted(KNOWN_CYCLES - set(cycles(modules, imports)))
 
 
 @pytest.mark.parametrize(("source", "module", "rule"), [

@@ -21,7 +21,7 @@ def metric_inputs(model: str, n: int, work: Path, cache: dict) -> tuple[Path | N
     if model not in cache:
         from talkies.export.module import reference_outputs
         from talkies.export.parity import stack_samples
-        from talkies.export.spec import get_spec
+        from talkies.export.registry import get_spec
 
         spec = get_spec(model)
         samples = spec.sample_inputs(n, METRIC_SEED)

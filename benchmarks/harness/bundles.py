@@ -48,7 +48,7 @@ def existing_bundle(model: str, target: str, precision: str, root: Path) -> Path
 
 def build_blocker(model: str) -> str | None:
     """Why `model` cannot be built here (None when it can)."""
-    from talkies.export.spec import get_spec
+    from talkies.export.registry import get_spec
 
     try:
         get_spec(model)
@@ -103,7 +103,7 @@ def locate_or_build(model: str, target: str, precision: str, config: BenchConfig
     if blocker is not None:
         return problem(Status.SKIPPED, blocker)
     try:
-        from talkies.export.spec import get_spec
+        from talkies.export.registry import get_spec
         from talkies.targets.base import get_target
 
         get_target(target).check_support(get_spec(model), precision)
@@ -145,7 +145,7 @@ def _is_stale(path: Path, model: str, config: BenchConfig) -> bool:
         log.warning("%s was quantized with another recipe than today's (%s): rebuilding it", path, recorded)
         return True
     if model not in _EXPECTED_VECTORS:
-        from talkies.export.spec import get_spec
+        from talkies.export.registry import get_spec
 
         with tempfile.TemporaryDirectory(prefix="talkies-bench-vectors-") as tmp:
             target = Path(tmp) / TEST_VECTORS
@@ -160,7 +160,7 @@ def _is_stale(path: Path, model: str, config: BenchConfig) -> bool:
 
 def quantization_recipe(model: str, target: str, precision: str) -> dict:
     """What an export of this bundle would record as its quantization today (the default config)."""
-    from talkies.export.spec import get_spec
+    from talkies.export.registry import get_spec
     from talkies.targets.base import get_target
 
     toolchain = get_target(target)

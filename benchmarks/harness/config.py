@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from talkies.errors import InputError
@@ -10,7 +11,19 @@ from talkies.types import Precision, TargetName
 
 TARGETS = tuple(t.value for t in TargetName)
 PRECISIONS = tuple(p.value for p in Precision)
-PIPELINE_PARTS = ("int8", "tracking", "lipsync", "animate", "kernels")
+
+
+class PipelinePart(str, Enum):
+    """The end-to-end parts a run can add after the bundle rows, in the order they run."""
+
+    INT8 = "int8"
+    TRACKING = "tracking"
+    LIPSYNC = "lipsync"
+    ANIMATE = "animate"
+    KERNELS = "kernels"
+
+
+PIPELINE_PARTS = tuple(p.value for p in PipelinePart)
 REBUILD = ("none", "failed", "all")
 
 
@@ -64,7 +77,7 @@ class BenchConfig:
 
 def plan(config: BenchConfig) -> list[tuple[str, str, str]]:
     """Every (model, target, precision) the config asks for."""
-    from talkies.export.spec import model_names
+    from talkies.export.registry import model_names
 
     names = model_names()
     models = config.models or tuple(names)

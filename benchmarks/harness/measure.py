@@ -19,28 +19,6 @@ from talkies.errors import TalkiesError
 from talkies.types import TargetName
 
 
-def _spec_or_none(model: str):
-    """The model's spec, or None where it cannot be loaded here."""
-    from talkies.export.spec import get_spec
-
-    try:
-        return get_spec(model)
-    except TalkiesError:
-        return None
-
-
-def _coreml_row(row: Row, path: Path) -> None:
-    """Off macOS a Core ML bundle cannot run: its row gives the size and the spec check."""
-    from talkies.targets.bundle_writer import verify_bundle
-
-    row.status, row.reason = Status.NEEDS_MACOS.value, "needs macOS"
-    try:
-        report = verify_bundle(path)
-        row.spec_check = "; ".join(n for n in report.notes if not n.startswith("not replayed")) or "checked"
-    except TalkiesError as exc:
-        row.status, row.reason = Status.ERROR.value, f"verification failed: {exc}"
-
-
 def bundle_rows(config: BenchConfig, progress, work: Path) -> tuple[list[Row], float]:
     """Build what is missing, then measure every bundle (one Row per bundle × thread count); also returns
     the seconds spent building."""
@@ -92,6 +70,7 @@ def bundle_rows(config: BenchConfig, progress, work: Path) -> tuple[list[Row], f
 
 def _measure_into(row: Row, path: Path, manifest, reference: dict[str, np.ndarray], spec, config: BenchConfig,
                   work: Path, metric_cache: dict, lipsync_cache: dict) -> None:
+    """Fill `row` with the child's figures, then parity and the task metric from the child's outputs."""
     try:
         metric_path, metric_ref = metric_inputs(row.model, config.metric_samples, work, metric_cache)
         figures, outputs, metric_out = run_child(path, row.threads, config, work, metric_path)
@@ -110,3 +89,25 @@ def _measure_into(row: Row, path: Path, manifest, reference: dict[str, np.ndarra
     if is_lipsync(row.model):
         with inner_progress_off():
             lipsync_task_result(row, path, lipsync_cache)
+
+
+def _spec_or_none(model: str):
+    """The model's spec, or None where it cannot be loaded here."""
+    from talkies.export.registry import get_spec
+
+    try:
+        return get_spec(model)
+    except TalkiesError:
+        return None
+
+
+def _coreml_row(row: Row, path: Path) -> None:
+    """Off macOS a Core ML bundle cannot run: its row gives the size and the spec check."""
+    from talkies.targets.bundle_writer import verify_bundle
+
+    row.status, row.reason = Status.NEEDS_MACOS.value, "needs macOS"
+    try:
+        report = verify_bundle(path)
+        row.spec_check = "; ".join(n for n in report.notes if not n.startswith("not replayed")) or "checked"
+    except TalkiesError as exc:
+        row.status, row.reason = Status.ERROR.value, f"verification failed: {exc}"

@@ -93,7 +93,7 @@ def export_command(model: str, target: list[TargetName], precision: list[Precisi
         targets, precisions = target, precision
     check_writable(output, is_dir=True)  # before any work
 
-    from talkies.export.spec import get_spec
+    from talkies.export.registry import get_spec
     from talkies.log import make_progress
     from talkies.runtime.bundle import bundle_name
     from talkies.targets.bundle_writer import export_bundle, plan_exports

@@ -10,7 +10,7 @@ from talkies.cli import cli
 from talkies.cli.options import backend_option, bundle_dir_option, choices, output_option, precision_option, \
     threads_option
 from talkies.io import check_writable
-from talkies.runtime.formats import FORMATS
+from talkies.runtime.formats import FORMATS, write_curves
 from talkies.types import Expression
 
 
@@ -39,5 +39,5 @@ def lipsync(audio: Path, fmt: str, output: Path, backend: str, precision: str, i
     with LipSync(options) as task:
         motion = task.process_file(audio)
     kwargs = {"sound_file": str(audio)} if fmt == "rhubarb" else {}
-    motion.save(output, fmt, **kwargs)
+    write_curves(motion, output, fmt, **kwargs)
     click.echo(f"wrote {output} ({len(motion)} frames, {motion.duration:.2f} s)", err=True)

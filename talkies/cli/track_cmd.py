@@ -72,7 +72,9 @@ def track_command(input_path: Path, output: Path, fmt: str, num_faces: int, back
 
         written = [write_text_atomic(output, tracking_json(motions, source=input_path.name))]
     else:
-        written = [m.save(_face_path(output, m.face_id), fmt) for m in motions]
+        from talkies.runtime.formats import write_curves
+
+        written = [write_curves(m, _face_path(output, m.face_id), fmt) for m in motions]
     for path in written:
         click.echo(str(path))
 
