@@ -13,7 +13,7 @@ import pytest
 from talkies.runtime.blendshapes import ARKIT_NAMES, Blendshape
 from talkies.runtime.face import FaceModels, track_image
 from talkies.runtime.face.blendshape_model import MODEL_LABELS, UNSUPPORTED, BlendshapeModel, to_arkit
-from talkies.runtime.face.tracker import FaceTrackerResult
+from talkies.runtime.face.results import FaceTrackerResult
 from tests.test_face_common import (LANDMARK_IDS, MEDIAPIPE, PHOTOS, bundle_backends, bundle_dir,
                                     mediapipe_models, needs_jit, photo, photo_landmarks)
 

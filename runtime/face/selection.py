@@ -8,7 +8,8 @@ import numpy as np
 
 from talkies.errors import InputError, NoFaceError
 from talkies.runtime.face.sessions import FaceModels
-from talkies.runtime.face.tracker import FaceTracker, FaceTrackerOptions
+from talkies.runtime.face.options import FaceTrackerOptions
+from talkies.runtime.face.tracker import FaceTracker
 
 #: Smallest face (landmark box height, source pixels) that can be animated.
 MIN_FACE_SIZE = 64

@@ -1,4 +1,5 @@
-"""FaceTracker: MediaPipe-style face tracking task (Options / Result / task with running modes).
+"""FaceTracker: MediaPipe-style face tracking task with running modes (its options are in
+runtime.face.options, its results in runtime.face.results), and the one-call track_video / track_image.
 
 Per frame: the detector finds faces (only when a face is missing: in VIDEO and LIVE_STREAM modes a face
 is followed from its previous landmarks), each face's ROI is cropped for the landmark model, the
@@ -17,25 +18,23 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from talkies.errors import InputError, NoFaceError
 from talkies.kernels import OneEuroFilter
-from talkies.kernels import filters as one_euro
 from talkies.log import get_logger, track
-from talkies.runtime.blendshapes import ARKIT_NAMES, NUM_BLENDSHAPES, Blendshape
 from talkies.runtime.face.blendshape_model import UNSUPPORTED, BlendshapeModel
 from talkies.runtime.face.detector import FaceDetection, FaceDetector, iou
 from talkies.runtime.face.landmarks import LandmarkModel, LandmarkResult
+from talkies.runtime.face.options import Calibration, FaceTrackerOptions, RunningMode
+from talkies.runtime.face.results import FaceTrackerResult, TrackedFace
 from talkies.runtime.face.sessions import FaceModels
 from talkies.runtime.face.pose import estimate_pose
 from talkies.runtime.face.roi import Roi, landmark_box, roi_from_detection, roi_from_landmarks
 from talkies.runtime.media import iter_video, read_image, video_info
 from talkies.runtime.motion import FaceMotion
-from talkies.types import Backend, Precision, _Choice
 
 log = get_logger(__name__)
 
@@ -45,176 +44,6 @@ SAME_FACE_IOU = 0.5
 #: this much, or their centres are closer than REID_CENTRE × the face size.
 REID_IOU = 0.3
 REID_CENTRE = 1.0
-
-
-class RunningMode(_Choice):
-    IMAGE = "image"
-    """Independent photos: detect() runs the detector on every call."""
-    VIDEO = "video"
-    """Decoded video frames with increasing timestamps: detect_for_video() tracks faces."""
-    LIVE_STREAM = "live_stream"
-    """A live feed: detect_async() returns at once; results arrive through result_callback."""
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Rest-pose offsets: a neutral face's weights are subtracted and the rest of the range rescaled,
-    w' = clip((w − rest) / (1 − rest), 0, 1), so a relaxed face reads 0 (the blend-shape model reads
-    jawOpen, mouthFunnel, mouthPucker ≈ 0.05–0.15 at rest)."""
-
-    rest: np.ndarray
-    """(52,) float32 weights of the neutral face, canonical Blendshape order."""
-
-    MAX_REST = 0.8  # a channel that rests higher than this is left mostly alone
-
-    def __post_init__(self) -> None:
-        rest = np.asarray(self.rest, np.float32).reshape(-1)
-        if rest.shape != (NUM_BLENDSHAPES,) or not np.isfinite(rest).all():
-            raise InputError(f"a calibration needs {NUM_BLENDSHAPES} finite rest weights, got shape {rest.shape}")
-        object.__setattr__(self, "rest", np.clip(rest, 0.0, self.MAX_REST))
-
-    @classmethod
-    def from_weights(cls, weights: np.ndarray) -> "Calibration":
-        """The median of (N, 52) weights of a face at rest."""
-        weights = np.asarray(weights, np.float32).reshape(-1, NUM_BLENDSHAPES)
-        if not len(weights):
-            raise InputError("calibration needs at least one frame with a face")
-        return cls(np.median(weights, axis=0))
-
-    def apply(self, weights: np.ndarray) -> np.ndarray:
-        weights = np.asarray(weights, np.float32)
-        return np.clip((weights - self.rest) / (1.0 - self.rest), 0.0, 1.0).astype(np.float32)
-
-    def as_dict(self) -> dict[str, float]:
-        return {name: round(float(v), 6) for name, v in zip(ARKIT_NAMES, self.rest)}
-
-
-@dataclass(frozen=True)
-class TrackedFace:
-    """One face in one frame."""
-
-    face_id: int
-    landmarks: np.ndarray
-    """(478, 3) float32: x, y in image pixels, z (depth, smaller is nearer) in pixels at x's scale."""
-    weights: np.ndarray
-    """(52,) float32 ARKit weights in canonical Blendshape order, calibrated when a calibration is set."""
-    raw_weights: np.ndarray
-    """(52,) float32 weights before calibration (smoothed when smoothing is on)."""
-    head_pose: np.ndarray
-    """(6,) float32 yaw, pitch, roll (radians), tx, ty, tz (cm, camera space); see runtime.face.pose."""
-    transform: np.ndarray
-    """(4, 4) float32 canonical face → camera space (cm)."""
-    box: np.ndarray
-    """(4,) float32 xmin, ymin, xmax, ymax of the landmarks, image pixels."""
-    presence: float
-    """Face presence probability from the landmark model."""
-    tracked: bool
-    """True when followed from the previous frame's landmarks, False when (re)found by the detector."""
-
-    def blendshapes(self) -> dict[str, float]:
-        """ARKit name → weight (tongueOut is always 0: see UNSUPPORTED)."""
-        return {name: float(v) for name, v in zip(ARKIT_NAMES, self.weights)}
-
-    def weight(self, name: str) -> float:
-        return float(self.weights[Blendshape[name].value])
-
-
-@dataclass(frozen=True)
-class FaceTrackerResult:
-    """The faces of one frame, ordered by face_id."""
-
-    faces: tuple[TrackedFace, ...]
-    timestamp_ms: int | None
-    image_size: tuple[int, int]
-    """(height, width) of the frame."""
-    lost: tuple[int, ...] = ()
-    """Ids of faces tracked in the previous frame and lost in this one."""
-
-    def __len__(self) -> int:
-        return len(self.faces)
-
-    def __iter__(self) -> Iterator[TrackedFace]:
-        return iter(self.faces)
-
-    def __getitem__(self, index: int) -> TrackedFace:
-        return self.faces[index]
-
-    def face(self, face_id: int) -> TrackedFace | None:
-        return next((f for f in self.faces if f.face_id == face_id), None)
-
-    def motions(self, fps: float = 30.0) -> list[FaceMotion]:
-        """One single-frame FaceMotion per face (a photo's curves), landmarks in its extras."""
-        return [FaceMotion(np.zeros(1), face.weights[None], face.head_pose[None], fps=fps, face_id=face.face_id,
-                           extras={"landmarks": face.landmarks[None], "image_size": list(self.image_size),
-                                   "unsupported": list(UNSUPPORTED), "calibration": None})
-                for face in self.faces]
-
-
-ResultCallback = Callable[[FaceTrackerResult, np.ndarray, int], None]
-
-
-@dataclass(kw_only=True)
-class FaceTrackerOptions:
-    running_mode: RunningMode = RunningMode.IMAGE
-    num_faces: int = 1
-    """Most faces to track at once."""
-    min_detection_confidence: float = 0.5
-    min_presence_confidence: float = 0.5
-    """Below this face-presence score a face counts as lost (and a detection as no face)."""
-    backend: Backend = Backend.ONNX
-    precision: Precision = Precision.FP32
-    bundle_dir: str | os.PathLike | None = None
-    """Where the face bundles are (default $TALKIES_HOME/bundles)."""
-    threads: int | None = None
-    """Threads per model (default: $TALKIES_THREADS or 1)."""
-    smoothing: bool = True
-    """One-Euro smoothing in VIDEO / LIVE_STREAM modes: of the landmarks (MediaPipe's parameters, in
-    face sizes per second) and, separately, of the weights. The weights come from the unsmoothed
-    landmarks: smoothing landmarks one coordinate at a time lags them unevenly during fast head motion,
-    which distorts the face's shape and so the weights."""
-    smoothing_min_cutoff: float = one_euro.MIN_CUTOFF
-    smoothing_beta: float = one_euro.BETA
-    smoothing_derivate_cutoff: float = one_euro.D_CUTOFF
-    weight_smoothing_min_cutoff: float = 1.0
-    weight_smoothing_beta: float = 0.5
-    calibration: Calibration | None = None
-    """Rest-pose offsets applied to every face without its own (see FaceTracker.calibrate)."""
-    result_callback: ResultCallback | None = None
-    """LIVE_STREAM only: called as callback(result, frame, timestamp_ms) from the tracker's thread."""
-    redetect_interval: int = 10
-    """While fewer than num_faces faces are tracked, run the detector every this many frames."""
-    lost_face_memory_s: float = 2.0
-    """How long a lost face's id is kept for the same face coming back."""
-
-    def __post_init__(self) -> None:
-        for name, kind in (("running_mode", RunningMode), ("backend", Backend), ("precision", Precision)):
-            try:
-                setattr(self, name, kind.parse(getattr(self, name)))
-            except InputError as exc:
-                raise InputError(f"{name}: {exc}") from None
-        if isinstance(self.num_faces, bool) or not isinstance(self.num_faces, int) or self.num_faces < 1:
-            raise InputError(f"num_faces must be a positive integer, got {self.num_faces!r}")
-        for name in ("min_detection_confidence", "min_presence_confidence"):
-            value = getattr(self, name)
-            if not 0.0 <= float(value) <= 1.0:
-                raise InputError(f"{name} must be in [0, 1], got {value!r}")
-        for name in ("smoothing_min_cutoff", "smoothing_derivate_cutoff", "weight_smoothing_min_cutoff"):
-            if not float(getattr(self, name)) > 0:
-                raise InputError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        for name in ("smoothing_beta", "weight_smoothing_beta"):
-            if not float(getattr(self, name)) >= 0:
-                raise InputError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        if self.redetect_interval < 1:
-            raise InputError(f"redetect_interval must be >= 1, got {self.redetect_interval!r}")
-        if self.threads is not None and self.threads < 1:
-            raise InputError(f"threads must be >= 1, got {self.threads!r}")
-        if self.calibration is not None and not isinstance(self.calibration, Calibration):
-            self.calibration = Calibration(np.asarray(self.calibration))
-        live = self.running_mode is RunningMode.LIVE_STREAM
-        if live and self.result_callback is None:
-            raise InputError("running_mode LIVE_STREAM needs a result_callback(result, frame, timestamp_ms)")
-        if not live and self.result_callback is not None:
-            raise InputError("result_callback is only used in LIVE_STREAM mode; remove it or change the mode")
 
 
 @dataclass
@@ -628,5 +457,4 @@ def track_image(image: np.ndarray | str | os.PathLike, options: FaceTrackerOptio
     return result
 
 
-__all__ = ["Calibration", "FaceTracker", "FaceTrackerOptions", "FaceTrackerResult", "RunningMode",
-           "TrackedFace", "as_image", "track_image", "track_video"]
+__all__ = ["FaceTracker", "as_image", "track_image", "track_video"]
