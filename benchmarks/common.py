@@ -7,7 +7,6 @@
   each measurement in a fresh child process and has the child report both, so a row's peak RSS is that
   of one interpreter holding one model.
 - Machine facts: :func:`machine_info` (CPU model, cores, OS, Python, package versions, load average).
-- Command lines: :func:`comma_list`, the one parser of comma-separated option values.
 - Peers in their own throwaway venvs (MediaPipe pins protobuf below 5, pylipsync pins numpy below 2.4):
   :func:`peer_python` finds or creates one, :func:`run_peer` runs a script in it with a clean environment.
 """
@@ -29,7 +28,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from talkies.errors import InputError
 from talkies.log import get_logger
 from talkies.types import Backend
 
@@ -267,17 +265,6 @@ def inner_progress_off() -> Iterator[None]:
             os.environ["TALKIES_PROGRESS"] = before
 
 
-# --- command lines -----------------------------------------------------------------------------------
-
-
-def comma_list(value: str, what: str) -> tuple[str, ...]:
-    """The items of a comma-separated option value, stripped; InputError naming --`what` when there are none."""
-    items = tuple(v.strip() for v in value.split(",") if v.strip())
-    if not items:
-        raise InputError(f"--{what} is empty; give a comma-separated list")
-    return items
-
-
 # --- formatting --------------------------------------------------------------------------------------
 
 
@@ -294,7 +281,7 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["LatencyStats", "ONE_THREAD_ENV", "PACKAGES", "PARITY_FAILED_DIR", "PORTABLE_BACKENDS", "comma_list",
-           "cpu_model", "current_rss_mb", "fmt", "inner_progress_off", "load_average", "machine_info",
-           "markdown_table", "median_ms", "model_bytes", "package_versions", "peak_rss_mb", "peer_env", "peer_python",
-           "percentile", "run_peer", "time_calls"]
+__all__ = ["LatencyStats", "ONE_THREAD_ENV", "PACKAGES", "PARITY_FAILED_DIR", "PORTABLE_BACKENDS", "cpu_model",
+           "current_rss_mb", "fmt", "inner_progress_off", "load_average", "machine_info", "markdown_table",
+           "median_ms", "model_bytes", "package_versions", "peak_rss_mb", "peer_env", "peer_python", "percentile",
+           "run_peer", "time_calls"]

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from talkies.benchmarks.common import PORTABLE_BACKENDS, comma_list, fmt, median_ms, peer_python, run_peer
+from talkies.benchmarks.common import PORTABLE_BACKENDS, fmt, median_ms, peer_python, run_peer
 from talkies.io import write_text_atomic
 from talkies.log import get_logger, track
 from talkies.types import Precision
@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
 
         check_writable(args.json)
     os.environ.setdefault("TALKIES_THREADS", "1")
+    from talkies.cli.options import ChoiceList
     from talkies.models.mediapipe.assets import fetch_face_models
     from talkies.runtime.face.model_files import mediapipe_dir
 
@@ -275,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             mp_out = run_mediapipe(python, mediapipe_dir() / "face_landmarker.task", work, args.passes)
     rows = []
-    for label, precision, load in track(model_sets(args.bundle_dir, comma_list(args.precisions, "precisions")),
+    precisions = tuple(p.value for p in ChoiceList(Precision, "precision").convert(args.precisions, None, None))
+    for label, precision, load in track(model_sets(args.bundle_dir, precisions),
                                         "benchmarking face tracking"):
         models = load()
         try:

@@ -9,25 +9,19 @@ from pathlib import Path
 
 import click
 
-from talkies.benchmarks.common import comma_list
-from talkies.benchmarks.harness.config import PIPELINE_PARTS, PRECISIONS, REBUILD, TARGETS, BenchConfig
+from talkies.benchmarks.harness.config import PIPELINE_PARTS, PRECISIONS, REBUILD, TARGETS, BenchConfig, PipelinePart
 from talkies.cli import cli
-from talkies.errors import InputError
-
-
-def _threads(value: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in comma_list(value, "threads"))
-    except ValueError:
-        raise InputError(f"--threads takes comma-separated integers such as 1,2; got {value!r}") from None
+from talkies.cli.options import MAX_THREADS, ChoiceList, IntList
+from talkies.types import Precision, TargetName
 
 
 @cli.command("bench")
 @click.argument("models", nargs=-1)
-@click.option("--targets", default=",".join(TARGETS), show_default=True,
-              help="Comma-separated targets.")
-@click.option("--precisions", default=",".join(PRECISIONS), show_default=True, help="Comma-separated precisions.")
-@click.option("--threads", "threads", default="1", show_default=True,
+@click.option("--targets", type=ChoiceList(TargetName, "target"), default=",".join(TARGETS), show_default=True,
+              help="Comma-separated targets, or all.")
+@click.option("--precisions", type=ChoiceList(Precision, "precision"), default=",".join(PRECISIONS),
+              show_default=True, help="Comma-separated precisions, or all.")
+@click.option("--threads", "threads", type=IntList(1, MAX_THREADS), default="1", show_default=True,
               help="Comma-separated inference thread counts; each bundle is measured at each.")
 @click.option("--bundle-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where bundles are found and built [default: $TALKIES_HOME/bundles].")
@@ -42,16 +36,16 @@ def _threads(value: str) -> tuple[int, ...]:
 @click.option("--rebuild", type=click.Choice(REBUILD), default="none", show_default=True,
               help="Export again the bundles already in the bundle folder that failed parity, or all of them.")
 @click.option("--pipeline", "pipeline", default=",".join(PIPELINE_PARTS), show_default=True,
-              help="End-to-end parts to run (comma-separated), or 'none'.")
+              help="End-to-end parts to run (comma-separated), 'all' or 'none'.")
 @click.option("--skip-peers", is_flag=True, help="Leave out MediaPipe, pylipsync and the kernel peers.")
 @click.option("--install-peers/--no-install-peers", default=True, show_default=True,
               help="Create the peers' own venvs (MediaPipe, pylipsync) when missing.")
 @click.option("--animate-seconds", type=click.FloatRange(min=1), default=10.0, show_default=True,
               help="Audio length of the end-to-end animate run.")
-def bench_command(models: tuple[str, ...], targets: str, precisions: str, threads: str, bundle_dir: Path | None,
-                  out_dir: Path, iterations: int, warmup: int, max_seconds: float, no_build: bool, rebuild: str,
-                  pipeline: str,
-                  skip_peers: bool, install_peers: bool, animate_seconds: float) -> None:
+def bench_command(models: tuple[str, ...], targets: list[TargetName], precisions: list[Precision], threads: list[int],
+                  bundle_dir: Path | None, out_dir: Path, iterations: int, warmup: int, max_seconds: float,
+                  no_build: bool, rebuild: str, pipeline: str, skip_peers: bool, install_peers: bool,
+                  animate_seconds: float) -> None:
     """Benchmark MODELS (default: every registered model) on each target and precision.
 
     Builds missing bundles, measures load time, latency p50/p95, throughput, peak RSS, size, parity and
@@ -62,10 +56,10 @@ def bench_command(models: tuple[str, ...], targets: str, precisions: str, thread
     from talkies.benchmarks.harness.report import bundle_table
     from talkies.benchmarks.harness.run import run_bench
 
-    parts = () if pipeline.strip().lower() == "none" else comma_list(pipeline, "pipeline")
-    config = BenchConfig(models=models, targets=comma_list(targets, "targets"),
-                         precisions=comma_list(precisions, "precisions"),
-                         threads=_threads(threads), bundle_dir=bundle_dir, out_dir=out_dir, iterations=iterations,
+    parts = () if pipeline.strip().lower() == "none" else tuple(
+        p.value for p in ChoiceList(PipelinePart, "pipeline part").convert(pipeline, None, None))
+    config = BenchConfig(models=models, targets=tuple(targets), precisions=tuple(precisions),
+                         threads=tuple(threads), bundle_dir=bundle_dir, out_dir=out_dir, iterations=iterations,
                          warmup=warmup, max_seconds=max_seconds, build=not no_build, rebuild=rebuild, pipeline=parts,
                          peers=not skip_peers, install_peers=install_peers and not skip_peers,
                          animate_seconds=animate_seconds, command=_command_line(click.get_current_context()))
@@ -91,6 +85,8 @@ def _command_line(ctx: click.Context) -> str:
         flag = max(param.opts, key=len)
         if isinstance(param, click.Option) and param.is_flag:
             words.append(flag if value else (param.secondary_opts or [flag])[0])
+        elif isinstance(value, list):  # a parsed comma list, written back as one
+            words += [flag, ",".join(map(str, value))]
         else:
             words += [flag, str(value)]
     return shlex.join(words)
