@@ -20,8 +20,8 @@ LIPSYNC_FIGURES = ("coarse_accuracy", "closure_recall", "open_recall", "round_re
 
 def is_lipsync(model: str) -> bool:
     """Lip-sync models are measured through the LipSync task on real speech, face models on face crops."""
-    from talkies.export.spec import ModelFamily
     from talkies.export.registry import model_family
+    from talkies.export.spec import ModelFamily
 
     return model_family(model) is ModelFamily.LIPSYNC
 
