@@ -14,7 +14,10 @@ from collections.abc import Callable
 from typing import Protocol
 
 from talkies.errors import InputError
+from talkies.log import get_logger
 from talkies.runtime.speech import PITCH_RANGE, RATE_RANGE, Speech, Voice
+
+log = get_logger(__name__)
 
 DEFAULT_RATE = 175  # words per minute: espeak's own default pace
 
@@ -54,8 +57,14 @@ class EspeakEngine:
         return espeak.synthesize(text, voice=voice, rate=rate, pitch=pitch)
 
 
-#: The engines, in the order a bare voice name is looked up.
-ENGINES: dict[str, Callable[[], SpeechEngine]] = {"espeak": EspeakEngine}
+def _kokoro() -> SpeechEngine:
+    from talkies.runtime.kokoro import KokoroEngine
+
+    return KokoroEngine()
+
+
+#: The engines, in the order a bare voice name is looked up: Kokoro's names (``af_heart``) first.
+ENGINES: dict[str, Callable[[], SpeechEngine]] = {"kokoro": _kokoro, "espeak": EspeakEngine}
 _instances: dict[str, SpeechEngine] = {}
 
 
@@ -77,8 +86,22 @@ def resolve_voice(voice: str) -> tuple[SpeechEngine, str]:
     for name in ENGINES:
         if engine(name).has_voice(voice):
             return engine(name), voice
-    raise InputError(f"unknown voice {voice!r}; list the voices with talkies.runtime.tts.list_voices(), "
-                     "or name one as ENGINE:NAME, e.g. espeak:en-us")
+    raise InputError(f"unknown voice {voice!r}; list the voices with `talkies voices`, "
+                     "or name one as ENGINE:NAME, e.g. kokoro:af_heart or espeak:en-us")
+
+
+def default_voice(language: str = "en-us") -> str:
+    """The voice to speak `language` with when none is named: Kokoro's when it speaks the language,
+    else espeak-ng's (with a one-line note), as ``ENGINE:NAME``."""
+    from talkies.runtime import kokoro
+
+    name = kokoro.voice_for_language(language)
+    if name is not None:
+        return f"kokoro:{name}"
+    if not engine("espeak").has_voice(language):
+        raise InputError(f"no voice speaks {language!r}; list the languages with `talkies voices`")
+    log.warning("Kokoro has no %s voice: speaking with espeak-ng's (robotic)", language)
+    return f"espeak:{language}"
 
 
 def list_voices(language: str | None = None) -> list[Voice]:

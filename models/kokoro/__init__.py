@@ -1,0 +1,1 @@
+"""Kokoro-82M text-to-speech: fetching the model and voices, and the fetch-time ONNX graph edits."""
