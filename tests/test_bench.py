@@ -43,7 +43,7 @@ def tiny(tmp_path_factory):
         mp.setattr(session_mod, "backend_available", backend_available)
         # An impossible fp16 tolerance: the export records its parity as failed, and the bench must keep it.
         mp.setitem(spec.tolerances, Precision.FP16, Tolerance(rel=1e-12))
-        code = main(["bench", MODEL, "--targets", "onnx,openvino", "--precisions", "fp32,fp16",
+        code = main(["bench", MODEL, "--target", "onnx,openvino", "--precision", "fp32,fp16",
                      "--bundle-dir", str(bundles), "-o", str(out), "--iterations", "5", "--warmup", "1",
                      "--pipeline", "lipsync", "--skip-peers"])
     assert code == 0
@@ -131,7 +131,7 @@ def test_report_table(tiny):
     assert SIMULATED in lines[("openvino", "fp32, fp16")][5]
     p50 = _row(results, "onnx", "fp32")["latency"]["p50_ms"]
     assert lines[("onnx", "fp32")][8] == f"{p50:.3g}"
-    assert results["command"].startswith("talkies bench face_blendshapes --targets onnx,openvino --precisions fp32,fp16")
+    assert results["command"].startswith("talkies bench face_blendshapes --target onnx,openvino --precision fp32,fp16")
     assert "latency_vs_size.png" in report
     section = (out / "performance.md").read_text()
     assert section.startswith("## Performance") and "### Bundles" in section
@@ -161,7 +161,7 @@ def test_plots_are_png_images(tiny, name):
     (["--threads", "0"], "--threads"),
     (["--threads", "one"], "--threads"),
     (["no_such_model"], "unknown model"),
-    (["--targets", "tpu"], "unknown target 'tpu'"),
+    (["--target", "tpu"], "unknown target 'tpu'"),
     (["--pipeline", "video"], "unknown pipeline part"),
 ])
 def test_bad_input(tmp_path, capsys, args, message):
@@ -180,7 +180,7 @@ def test_failed_bundle_is_reused_then_rebuilt_on_request(tiny, tmp_path):
 
     def bench(*extra: str) -> dict:
         out = tmp_path / f"out{len(extra)}"
-        code = main(["bench", MODEL, "--targets", "onnx", "--precisions", "fp16", "--bundle-dir", str(bundles),
+        code = main(["bench", MODEL, "--target", "onnx", "--precision", "fp16", "--bundle-dir", str(bundles),
                      "-o", str(out), "--iterations", "3", "--warmup", "0", "--pipeline", "none", *extra])
         assert code == 0
         (row,) = json.loads((out / "results.json").read_text())["rows"]
@@ -210,7 +210,7 @@ def test_bundle_from_another_model_version_is_rebuilt(tiny, tmp_path):
             entry["sha256"] = sha256_file(path / TEST_VECTORS)
     (path / MANIFEST).write_text(json.dumps(manifest))
     out = tmp_path / "out"
-    assert main(["bench", MODEL, "--targets", "onnx", "--precisions", "fp32", "--bundle-dir", str(bundles),
+    assert main(["bench", MODEL, "--target", "onnx", "--precision", "fp32", "--bundle-dir", str(bundles),
                  "-o", str(out), "--iterations", "3", "--warmup", "0", "--pipeline", "none"]) == 0
     (row,) = json.loads((out / "results.json").read_text())["rows"]
     assert row["built"] is True and row["status"] == "ok"

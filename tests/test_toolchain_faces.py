@@ -1,6 +1,6 @@
 """The real MediaPipe face models through the toolchain: fp32 bundles for onnx, openvino and litert match
 the original TFLite within rel 1e-4 on real face crops. The full 12-bundles-per-model export (fp16,
-int8, Core ML) belongs to `make demo` and benchmarks/toolchain.py, not to every test run."""
+int8, Core ML) belongs to `talkies bench` (benchmarks/harness/), not to every test run."""
 
 from __future__ import annotations
 

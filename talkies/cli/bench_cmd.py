@@ -11,22 +11,19 @@ import click
 
 from talkies.benchmarks.harness.config import PIPELINE_PARTS, PRECISIONS, REBUILD, TARGETS, BenchConfig, PipelinePart
 from talkies.cli import cli
-from talkies.cli.options import MAX_THREADS, ChoiceList, IntList
+from talkies.cli.options import MAX_THREADS, ChoiceList, IntList, bundle_dir_option, output_option, precisions_option, \
+    targets_option
 from talkies.types import Precision, TargetName
 
 
 @cli.command("bench")
 @click.argument("models", nargs=-1)
-@click.option("--targets", type=ChoiceList(TargetName, "target"), default=",".join(TARGETS), show_default=True,
-              help="Comma-separated targets, or all.")
-@click.option("--precisions", type=ChoiceList(Precision, "precision"), default=",".join(PRECISIONS),
-              show_default=True, help="Comma-separated precisions, or all.")
+@targets_option(TargetName, default=",".join(TARGETS), help="Comma-separated targets, or all.")
+@precisions_option(default=",".join(PRECISIONS))
 @click.option("--threads", "threads", type=IntList(1, MAX_THREADS), default="1", show_default=True,
               help="Comma-separated inference thread counts; each bundle is measured at each.")
-@click.option("--bundle-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where bundles are found and built [default: $TALKIES_HOME/bundles].")
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for results.json, report.md, performance.md and the plots.")
+@bundle_dir_option("Where bundles are found and built [default: $TALKIES_HOME/bundles].")
+@output_option("Folder for results.json, report.md, performance.md and the plots.", folder=True)
 @click.option("--iterations", type=click.IntRange(min=1), default=20, show_default=True,
               help="Timed calls per bundle (at most).")
 @click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True, help="Warm-up calls per bundle.")
@@ -42,8 +39,8 @@ from talkies.types import Precision, TargetName
               help="Create the peers' own venvs (MediaPipe, pylipsync) when missing.")
 @click.option("--animate-seconds", type=click.FloatRange(min=1), default=10.0, show_default=True,
               help="Audio length of the end-to-end animate run.")
-def bench_command(models: tuple[str, ...], targets: list[TargetName], precisions: list[Precision], threads: list[int],
-                  bundle_dir: Path | None, out_dir: Path, iterations: int, warmup: int, max_seconds: float,
+def bench_command(models: tuple[str, ...], target: list[TargetName], precision: list[Precision], threads: list[int],
+                  bundle_dir: Path | None, output: Path, iterations: int, warmup: int, max_seconds: float,
                   no_build: bool, rebuild: str, pipeline: str, skip_peers: bool, install_peers: bool,
                   animate_seconds: float) -> None:
     """Benchmark MODELS (default: every registered model) on each target and precision.
@@ -58,8 +55,8 @@ def bench_command(models: tuple[str, ...], targets: list[TargetName], precisions
 
     parts = () if pipeline.strip().lower() == "none" else tuple(
         p.value for p in ChoiceList(PipelinePart, "pipeline part").convert(pipeline, None, None))
-    config = BenchConfig(models=models, targets=tuple(targets), precisions=tuple(precisions),
-                         threads=tuple(threads), bundle_dir=bundle_dir, out_dir=out_dir, iterations=iterations,
+    config = BenchConfig(models=models, targets=tuple(target), precisions=tuple(precision),
+                         threads=tuple(threads), bundle_dir=bundle_dir, out_dir=output, iterations=iterations,
                          warmup=warmup, max_seconds=max_seconds, build=not no_build, rebuild=rebuild, pipeline=parts,
                          peers=not skip_peers, install_peers=install_peers and not skip_peers,
                          animate_seconds=animate_seconds, command=_command_line(click.get_current_context()))
