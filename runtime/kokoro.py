@@ -96,10 +96,12 @@ def voice_list() -> list[Voice]:
 
 def voice_for_language(language: str) -> str | None:
     """A Kokoro voice for `language` (``en-us``, ``fr``, ``pt-br``…), None when Kokoro does not speak it.
-    The first female voice in name order, except af_heart (the best-graded) for American English."""
+    The best-graded voice for English (af_heart, bf_emma), else the language's first female voice."""
     language = language.lower()
     if language in ("en", "en-us"):
         return DEFAULT_VOICE
+    if language == "en-gb":
+        return "bf_emma"
     for v in VOICE_NAMES:
         if language in language_of(v) or language.split("-")[0] == language_of(v)[0]:
             return v
@@ -274,7 +276,7 @@ class KokoroEngine:
 
     def synthesize(self, text: str, *, voice: str, rate: int = DEFAULT_RATE, pitch: int = 50) -> Speech:
         if voice not in VOICE_NAMES:
-            raise InputError(f"unknown Kokoro voice {voice!r}; list them with `talkies voices --engine kokoro`")
+            raise InputError(f"unknown Kokoro voice {voice!r}; list them with `talkies voices`")
         if not text or not text.strip():
             raise InputError("the script is empty; give the words to say")
         if pitch != 50:

@@ -84,7 +84,7 @@ def animate_audio(photo, audio_path: str | os.PathLike, output: str | os.PathLik
 
 
 def animate_text(photo, text: str, output: str | os.PathLike, options: PhotoAnimatorOptions | None = None, *,
-                 voice: str = "en-us", rate: int = 175, pitch: int = 50, srt: bool = True,
+                 voice: str = "af_heart", rate: int = 175, pitch: int = 50, srt: bool = True,
                  models=None) -> AnimationResult:
     """Talking photo from a script: speech whose phone timings drive the visemes directly; an .srt
     subtitle file is written beside the video (unless `srt` is False)."""

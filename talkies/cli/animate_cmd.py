@@ -60,13 +60,18 @@ def _report(report) -> None:
 @output_option("Output MP4.")
 @click.option("--audio", type=click.Path(path_type=Path), default=None,
               help="Speech to lip-sync: any audio or video file FFmpeg reads (a video's audio track is used).")
-@click.option("--text", default=None, help="A script to speak with espeak-ng (writes OUT.srt subtitles too).")
-@click.option("--voice", default="en-us", show_default=True, help="TTS voice or language (see `talkies voices`).")
+@click.option("--text", default=None, help="A script to speak (writes OUT.srt subtitles too).")
+@click.option("--voice", default=None,
+              help="TTS voice (see `talkies voices`): a Kokoro voice (af_heart), ENGINE:NAME (espeak:en-us+f3) or "
+                   "a bare espeak-ng voice. [default: Kokoro's voice for --language, af_heart for en-us; "
+                   "espeak-ng's for a language Kokoro lacks]")
+@click.option("--language", default="en-us", show_default=True,
+              help="Language of the script, when no --voice is given (e.g. fr, pt-br, de).")
 @click.option("--rate", type=click.IntRange(80, 450), default=175, show_default=True, help="TTS words per minute.")
 @click.option("--pitch", type=click.IntRange(0, 99), default=50, show_default=True, help="TTS pitch, 0-99.")
 @render_options
-def animate_command(photo: Path, output: Path, audio: Path | None, text: str | None, voice: str, rate: int,
-                    pitch: int, backend: str, **render) -> None:
+def animate_command(photo: Path, output: Path, audio: Path | None, text: str | None, voice: str | None,
+                    language: str, rate: int, pitch: int, backend: str, **render) -> None:
     """Make a talking-photo video: PHOTO speaks --audio FILE or --text "...".
 
     The video is H.264 + AAC, as long as the speech, with a small "AI-generated" mark (see
@@ -83,6 +88,10 @@ def animate_command(photo: Path, output: Path, audio: Path | None, text: str | N
     from talkies.runtime.talking_photo import animate_audio, animate_text
 
     media.read_image(photo)  # InputError for a missing or unreadable photo, before any other work
+    if text is not None and voice is None:
+        from talkies.runtime import tts
+
+        voice = tts.default_voice(language)
     options = _options(**render)
     models = face_models(backend)
     if audio is not None:
@@ -114,10 +123,14 @@ def reenact_command(photo: Path, driver: Path, output: Path, backend: str, **ren
 @cli.command("voices")
 @click.option("--language", default=None, help="Only voices for this language prefix (e.g. en, de).")
 def voices_command(language: str | None) -> None:
-    """List the espeak-ng voices for `talkies animate --text ... --voice NAME`."""
+    """List every engine's voices for `talkies animate --text ... --voice NAME`: engine, the name to pass
+    as --voice, language, gender and description. Kokoro's voices sound natural; espeak-ng's are robotic
+    but cover about 140 languages."""
     from talkies.runtime import tts
 
     voices = tts.list_voices(language)
-    for v in sorted(voices, key=lambda v: v.language):
-        click.echo(f"{v.language:<12} {v.name:<32} {v.gender}")
-    click.echo(f"{len(voices)} voices; add a variant with +NAME, e.g. en-us+f3", err=True)
+    click.echo(f"{'engine':<8} {'voice':<18} {'language':<12} {'gender':<7} description")
+    for v in sorted(voices, key=lambda v: (v.engine != "kokoro", v.language)):  # Kokoro first
+        selector = v.identifier if v.engine == "kokoro" else v.language
+        click.echo(f"{v.engine:<8} {selector:<18} {v.language:<12} {v.gender or '-':<7} {v.name}")
+    click.echo(f"{len(voices)} voices; espeak-ng voices take a variant with +NAME (espeak:en-us+f3)", err=True)
