@@ -59,10 +59,15 @@ def test_io_matches_the_tflite(name, imported):
     assert {t.name: t.shape for t in io.inputs} == inputs
     assert {t.name: t.shape for t in io.outputs} == outputs
     assert all(t.dtype == "float32" for t in io.inputs + io.outputs)
-    # same order as the tflite's own I/O
-    ref = faces.reference_runner(name)
-    assert [t.tflite_name for t in io.outputs] == [d["name"] for d in ref.outputs]
-    assert [tuple(d["shape"]) for d in ref.outputs] == list(outputs.values())
+    # same order as the tflite's own I/O, which the reference runner (a LiteRTSession) names in turn
+    from ai_edge_litert.interpreter import Interpreter
+
+    details = Interpreter(model_path=str(face_model_path(name))).get_output_details()
+    assert [t.tflite_name for t in io.outputs] == [d["name"] for d in details]
+    assert [tuple(d["shape"]) for d in details] == list(outputs.values())
+    session = faces.reference_runner(name).session
+    assert session.output_names == [C.FACE_MODEL_IO_NAMES[name][d["name"]] for d in details]
+    assert [tuple(t.shape) for t in session.outputs] == list(outputs.values())
     module = imported[name]
     assert module.input_names == list(inputs) and module.output_names == list(outputs)
 

@@ -14,6 +14,15 @@ by running MediaPipe's detector (.tflite, ai-edge-litert) once per photo and dec
 SSD anchor; the crop follows MediaPipe's ROI rule (rotation from the eyes, box expanded 1.5x).
 The first crop of each source is un-augmented; the others are flipped, brightened or darkened,
 rotated, scaled and shifted by amounts drawn from `numpy.random.default_rng(seed)`.
+
+The models run in the runtime's LiteRTSession, and the anchors, `Roi` and letterbox are the runtime's
+(`runtime.face`). Three pieces stay here, because the runtime's differ numerically and these crops are
+the int8 calibration data and the bundles' parity vectors, so changing them would change shipped
+figures: the detection is the top-scoring anchor (scores in float64, no weighted NMS), its ROI is
+computed from the float32 box and keypoints, and `warp` samples with PIL's bilinear affine (black
+outside the photo) where the runtime crops with its kernel at MediaPipe's sample points (edge pixels
+repeated). tests/test_face_crops_agree.py checks that the two agree: ROI centre, size and rotation,
+and crop pixels.
 """
 
 from __future__ import annotations
@@ -28,7 +37,10 @@ from PIL import Image
 
 from talkies.errors import InputError, NoFaceError, require
 from talkies.runtime.face import constants as C
+from talkies.runtime.face.detector import letterbox_roi, ssd_anchors
 from talkies.runtime.face.model_files import face_model_path
+from talkies.runtime.face.roi import Roi
+from talkies.runtime.face.sessions import tflite_session
 
 SOURCES = ("grace_hopper", "astronaut", "lfw")
 DEFAULT_SOURCES = ("grace_hopper", "astronaut")
@@ -62,31 +74,25 @@ def _lfw_faces() -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# Running a .tflite with ai-edge-litert (the reference implementation)
+# Running a .tflite with ai-edge-litert (the reference implementation), through the runtime
 # ---------------------------------------------------------------------------------------------
 
 
 class TFLiteRunner:
-    """A single-threaded ai-edge-litert interpreter: run(*inputs) -> outputs in tflite order."""
+    """A face model's .tflite in the runtime's LiteRTSession, single-threaded, called positionally:
+    run(*inputs) -> outputs in tflite order (the order export's reference and the parity tests take)."""
 
-    def __init__(self, path: str | Path):
-        from ai_edge_litert.interpreter import Interpreter
-
-        self.interpreter = Interpreter(model_path=str(path), num_threads=1)
-        self.interpreter.allocate_tensors()
-        self.inputs = self.interpreter.get_input_details()
-        self.outputs = self.interpreter.get_output_details()
+    def __init__(self, name: str, path: str | Path):
+        self.session = tflite_session(name, path, threads=1)
 
     def run(self, *arrays: np.ndarray) -> list[np.ndarray]:
-        for detail, array in zip(self.inputs, arrays, strict=True):
-            self.interpreter.set_tensor(detail["index"], np.ascontiguousarray(array, np.float32))
-        self.interpreter.invoke()
-        return [self.interpreter.get_tensor(d["index"]).copy() for d in self.outputs]
+        outputs = self.session.run(dict(zip(self.session.input_names, arrays, strict=True)))
+        return [outputs[name] for name in self.session.output_names]
 
 
 @functools.cache
 def _runner(name: str, path: str) -> TFLiteRunner:
-    return TFLiteRunner(path)
+    return TFLiteRunner(name, path)
 
 
 def reference_runner(name: str) -> TFLiteRunner:
@@ -98,31 +104,6 @@ def reference_runner(name: str) -> TFLiteRunner:
 # ---------------------------------------------------------------------------------------------
 # Detector decoding
 # ---------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def ssd_anchors() -> np.ndarray:
-    """MediaPipe's 896 face-detector anchors as [x_center, y_center] (normalized; fixed size 1x1)."""
-    size = C.DETECTOR_INPUT_SIZE
-    out: list[tuple[float, float]] = []
-    layer = 0
-    strides = C.ANCHOR_STRIDES
-    while layer < len(strides):
-        per_cell = 0
-        last = layer
-        # layers sharing a stride share one feature map; each contributes one anchor per aspect ratio
-        # plus one interpolated-scale anchor
-        while last < len(strides) and strides[last] == strides[layer]:
-            per_cell += len(C.ANCHOR_ASPECT_RATIOS) + (1 if C.ANCHOR_INTERPOLATED_SCALE_ASPECT_RATIO > 0 else 0)
-            last += 1
-        fm = math.ceil(size / strides[layer])
-        for y in range(fm):
-            for x in range(fm):
-                out.extend([((x + C.ANCHOR_OFFSET_X) / fm, (y + C.ANCHOR_OFFSET_Y) / fm)] * per_cell)
-        layer = last
-    anchors = np.asarray(out, np.float32)
-    assert len(anchors) == C.NUM_ANCHORS
-    return anchors
 
 
 @dataclass(frozen=True)
@@ -148,20 +129,10 @@ def decode_top_detection(regressors: np.ndarray, classificators: np.ndarray) -> 
     return decoded, float(scores[best])
 
 
-@dataclass(frozen=True)
-class Roi:
-    """A rotated square region of an image, in pixels; angle in radians (image axes, y down)."""
-
-    cx: float
-    cy: float
-    size: float
-    angle: float
-
-
 def warp(image: np.ndarray, roi: Roi, out_size: int, *, flip: bool = False) -> np.ndarray:
     """Sample `roi` of an RGB uint8 image into an [out_size, out_size, 3] float32 crop in [0, 1]
     (bilinear, black outside the image); `flip` mirrors the crop left-right."""
-    cos, sin = math.cos(roi.angle), math.sin(roi.angle)
+    cos, sin = math.cos(roi.rotation), math.sin(roi.rotation)
     k = roi.size / out_size
     sx = -1.0 if flip else 1.0
     # output pixel centre (u, v) -> image point: c + R [s*(u/out - 1/2), (v/out - 1/2)] * size
@@ -174,14 +145,9 @@ def warp(image: np.ndarray, roi: Roi, out_size: int, *, flip: bool = False) -> n
     return np.asarray(pil, np.float32) / 255.0
 
 
-def letterbox_roi(image: np.ndarray) -> Roi:
-    h, w = image.shape[:2]
-    return Roi(w / 2, h / 2, float(max(h, w)), 0.0)
-
-
 def detect_face(image: np.ndarray) -> Detection:
     """Run the face detector (.tflite via ai-edge-litert) on a letterboxed RGB image; best face."""
-    roi = letterbox_roi(image)
+    roi = letterbox_roi(*image.shape[:2])
     x = warp(image, roi, C.DETECTOR_INPUT_SIZE)[None] * 2.0 - 1.0
     regressors, classificators = reference_runner("face_detector").run(x)
     decoded, score = decode_top_detection(regressors, classificators)
@@ -230,7 +196,7 @@ class Augment:
 
     def apply(self, roi: Roi) -> Roi:
         return Roi(roi.cx + self.shift[0] * roi.size, roi.cy + self.shift[1] * roi.size,
-                   roi.size * self.scale, roi.angle + self.rotate)
+                   roi.size * self.scale, roi.rotation + self.rotate)
 
 
 def _source_image_and_roi(source: str, index: int, whole: bool) -> tuple[np.ndarray, Roi]:
@@ -242,7 +208,7 @@ def _source_image_and_roi(source: str, index: int, whole: bool) -> tuple[np.ndar
         return image, Roi(w / 2, h / 2, max(h, w) * (2.5 if whole else C.ROI_SCALE), 0.0)
     image = sample_photo(source)
     if whole:
-        return image, letterbox_roi(image)
+        return image, letterbox_roi(*image.shape[:2])
     return image, _photo_roi(source, str(face_model_path("face_detector")))
 
 

@@ -123,9 +123,7 @@ class FaceModels:
                     raise AssetError(f"{path} does not exist; run `talkies models fetch`")
             else:
                 path = face_model_path(model)
-            names = list(C.FACE_MODEL_IO_NAMES[model].values())
-            infos = [TensorInfo(n, s) for n, s in zip(names, _TFLITE_SHAPES[model])]
-            sessions.append(LiteRTSession(path, infos[:1], infos[1:], threads=threads))
+            sessions.append(tflite_session(model, path, threads=threads))
         return cls(*sessions, backend=Backend.LITERT, precision=Precision.FP32,
                    source=f"MediaPipe tflite ({sessions[0].path.parent})")
 
@@ -133,3 +131,10 @@ class FaceModels:
         for bundle in self._bundles:
             bundle.close()
         self._bundles.clear()
+
+
+def tflite_session(model: str, path: str | os.PathLike, *, threads: int = 1) -> LiteRTSession:
+    """One original MediaPipe .tflite in LiteRT, its I/O named as the bundles name them (in tflite order)."""
+    names = list(C.FACE_MODEL_IO_NAMES[model].values())
+    infos = [TensorInfo(n, s) for n, s in zip(names, _TFLITE_SHAPES[model])]
+    return LiteRTSession(Path(path), infos[:1], infos[1:], threads=threads)
