@@ -27,7 +27,7 @@ from talkies.log import get_logger
 from talkies.paths import talkies_home
 from talkies.runtime.bundle import sha256_file
 from talkies.runtime.speech import PhonemeEvent, Speech, Voice, WordEvent
-from talkies.runtime.visemes import is_language_switch
+from talkies.runtime.visemes import IPA_VISEMES, is_language_switch
 
 log = get_logger(__name__)
 
@@ -38,6 +38,8 @@ MAX_PHONEME_TOKENS = 510  # the model's context (512) less the two pads; the voi
 STYLE_DIM = 256
 DEFAULT_RATE = 175  # words per minute that Kokoro's speed 1.0 stands for
 DEFAULT_THREADS = 1
+PAUSE_SEARCH = 4  # units (100 ms) a pause may move to meet the audio's silence
+QUIET_FRACTION = 0.05  # a unit is quiet under this fraction of the piece's loudest unit (RMS)
 
 MODEL_FILE = "kokoro-v1.0.fp32.onnx"
 VOCAB_FILE = "vocab.json"
@@ -76,6 +78,9 @@ DEFAULT_VOICE = "af_heart"
 # espeak IPA -> Kokoro's symbols (its vocabulary writes the affricates as ligatures)
 _IPA_TO_KOKORO = (("dʒ", "ʤ"), ("tʃ", "ʧ"))
 PUNCTUATION = ";:,.!?—…\"()“”"  # the vocabulary's punctuation: pauses the model speaks
+# what an event name may hold: the viseme table's symbols and the marks it strips (espeak also writes
+# syllable dots and modifier letters such as Japanese ᵝ, which have no viseme)
+_EVENT_CHARS = set("".join(IPA_VISEMES)) | set("ˈˌːˑʲʷˠˤʰ-‿ʔ")
 _SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|(?<=[。！？])")
 
 
@@ -290,7 +295,7 @@ class KokoroEngine:
             for start, sentence in split_sentences(text):
                 for piece in self._pieces(sentence, start, espeak_voice):
                     audio, durations = self._run(piece, voice, speed)
-                    _events(piece, durations, total, phonemes, words)
+                    _events(_snap_pauses(_timeline(piece, durations), audio), piece, total, phonemes, words)
                     chunks.append(audio)
                     total += len(audio)
         if not chunks:
@@ -318,31 +323,87 @@ def split_sentences(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _events(piece: _Piece, durations: np.ndarray, base: int, phonemes: list[PhonemeEvent],
-            words: list[WordEvent]) -> None:
-    """Append the piece's phone and word events, `base` samples into the speech.
+def _event_name(phone: str) -> str:
+    """espeak's IPA name of a phone, less the characters the viseme table cannot read."""
+    return "".join(c for c in unicodedata.normalize("NFD", phone) if c in _EVENT_CHARS or unicodedata.combining(c))
+
+
+def _timeline(piece: _Piece, durations: np.ndarray) -> list[list]:
+    """[name, start unit, word position] per phone or pause of one piece, from the token durations.
 
     A phone starts at its first token (stress marks lead its name) and lasts over its tokens; a space
-    joins whatever precedes it; the pads and punctuation are silence (an empty name, as espeak's pauses).
+    joins whatever precedes it; the pads and punctuation are pauses (an empty name, as espeak's).
     """
     kinds = ["pad"] + [t.kind for t in piece.tokens] + ["pad"]
     owners = [-1] + [t.phone for t in piece.tokens] + [-1]
-    starts = base + np.concatenate([[0], np.cumsum(durations)[:-1]]) * DURATION_UNIT
-    last_phone, last_word, silent = -2, -1, False
+    starts = np.concatenate([[0], np.cumsum(durations)[:-1]])
+    out: list[list] = []
+    last = -2
     for kind, owner, start, dur in zip(kinds, owners, starts, durations):
-        if kind == "space" or (kind == "phone" and owner == last_phone):
+        if kind == "space" or (kind == "phone" and owner == last):
             continue
         if kind in ("pad", "punct"):
-            if not silent and dur > 0:
-                phonemes.append(PhonemeEvent("", int(start), start / SAMPLE_RATE, 0))
-                silent, last_phone = True, -1
+            if dur > 0 and last != -1:
+                out.append(["", int(start), 0])
+                last = -1
             continue
-        pos = piece.phone_word[owner]
-        phonemes.append(PhonemeEvent(piece.phones[owner], int(start), start / SAMPLE_RATE, pos))
-        if pos != last_word:
-            words.append(WordEvent(int(start), start / SAMPLE_RATE, pos, piece.word_length[pos]))
+        out.append([_event_name(piece.phones[owner]), int(start), piece.phone_word[owner]])
+        last = owner
+    return out
+
+
+def _snap_pauses(timeline: list[list], audio: np.ndarray) -> list[list]:
+    """Move each pause onto the quiet stretch of `audio` it stands for.
+
+    The model's durations place a pause within about ±100 ms of where the audio is silent (it lengthens
+    the vowel before a comma, say, or starts a word early): the pause becomes the quiet run (25 ms units
+    under 5% of the loudest) that overlaps it most within ±PAUSE_SEARCH units, its neighbours' bounds
+    moving with it; a pause the audio does not make joins the phone before it.
+    """
+    n = len(audio) // DURATION_UNIT
+    env = np.sqrt(np.mean(audio[:n * DURATION_UNIT].reshape(n, DURATION_UNIT) ** 2, axis=1))
+    quiet = env < QUIET_FRACTION * max(float(env.max(initial=0.0)), 1e-6)
+    bounds = [t[1] for t in timeline] + [n]
+    out: list[list] = []
+    for k, (name, start, pos) in enumerate(timeline):
+        if name:
+            out.append([name, max(start, out[-1][1] + 1) if out else start, pos])
+            continue
+        end = bounds[k + 1]
+        lo = 0 if k == 0 else max(out[-1][1] + 1 if out else 0, start - PAUSE_SEARCH)
+        hi = n if k == len(timeline) - 1 else min(bounds[k + 2] - 1 if k + 2 < len(bounds) else n,
+                                                    end + PAUSE_SEARCH)
+        best, best_overlap = None, 0
+        a = lo
+        while a < hi:  # quiet runs inside [lo, hi)
+            if not quiet[a]:
+                a += 1
+                continue
+            b = a
+            while b < hi and quiet[b]:
+                b += 1
+            overlap = min(b, end) - max(a, start)
+            if overlap > best_overlap or (best is None and b - a >= 2):
+                best, best_overlap = (a, b), overlap
+            a = b
+        if best is None:
+            continue  # no silence in the audio here: the phone before keeps sounding
+        out.append(["", 0 if k == 0 else best[0], 0])
+        if k + 1 < len(timeline):
+            timeline[k + 1][1] = max(best[1], timeline[k + 1][1] if best[1] <= out[-1][1] else best[1])
+    return out
+
+
+def _events(timeline: list[list], piece: _Piece, base: int, phonemes: list[PhonemeEvent],
+            words: list[WordEvent]) -> None:
+    """Append a piece's phone and word events (a word starts with its first phone), `base` samples in."""
+    last_word = -1
+    for name, unit, pos in timeline:
+        sample = base + unit * DURATION_UNIT
+        phonemes.append(PhonemeEvent(name, sample, sample / SAMPLE_RATE, pos))
+        if name and pos != last_word:
+            words.append(WordEvent(sample, sample / SAMPLE_RATE, pos, piece.word_length[pos]))
             last_word = pos
-        silent, last_phone = False, owner
 
 
 __all__ = ["DEFAULT_VOICE", "KokoroEngine", "LANGUAGES", "VOICE_NAMES", "kokoro_dir", "verify_files",

