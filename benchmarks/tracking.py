@@ -233,7 +233,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def make_inputs(work: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """The two photos and the clip (encoded to H.264, then decoded, so both sides see the same frames)."""
     from talkies.runtime.media import iter_video
-    from talkies.tests.test_face_common import make_clip, photo
+    from talkies.tests.helpers.faces import make_clip
+    from talkies.tests.helpers.media import photo
 
     photos = {name: photo(name) for name in PHOTOS}
     clip = make_clip(work / "clip.mp4", frames=CLIP_FRAMES)

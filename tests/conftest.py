@@ -1,11 +1,15 @@
-"""Suite-wide settings. Under CI (CI=true, as `.ci/run` runs), a skipped test is a failure: every
-capability must really be exercised there, not skipped for a missing asset or backend."""
+"""Suite-wide settings and the fixtures several modules share. Under CI (CI=true, as `.ci/run` runs), a
+skipped test is a failure: every capability must really be exercised there, not skipped for a missing asset
+or backend. Plain helpers live in talkies.tests.helpers."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+
+# The helpers assert too (e.g. toolchain.exported_fp32): give them pytest's detailed messages.
+pytest.register_assert_rewrite("talkies.tests.helpers")
 
 STRICT = os.environ.get("CI", "").lower() in ("1", "true", "yes") and os.environ.get("NUMBA_DISABLE_JIT") != "1"
 
@@ -18,3 +22,14 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped under CI, where every test must run: {reason}"
+
+
+@pytest.fixture(scope="module")
+def face_models():
+    """MediaPipe's face models (skip when they are not cached)."""
+    from talkies.runtime.face.sessions import FaceModels
+
+    try:
+        return FaceModels.from_mediapipe()
+    except Exception as exc:
+        pytest.skip(f"MediaPipe face models unavailable: {exc}")

@@ -3,55 +3,22 @@ video's streams, length and metadata, and a closed loop through FaceTracker."""
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from talkies.cli import main
 from talkies.runtime.blendshapes import Blendshape
+from talkies.tests.helpers.cli import run_cli
+from talkies.tests.helpers.media import TEXT, astronaut_path, grace_hopper_path, speech, write_wav
 
 FPS = 25
 JAW = Blendshape.jawOpen.value
-TEXT = "Peter picked a pepper, and Bob may buy a big map."
 
 
 # ---------------------------------------------------------------------------------------------------
-# helpers (shared with the other animate test modules)
+# helpers
 # ---------------------------------------------------------------------------------------------------
-
-
-def grace_hopper_path() -> str:
-    import matplotlib.cbook as cbook
-
-    return str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-
-
-def astronaut_path(folder: Path) -> Path:
-    import skimage.data
-    from PIL import Image
-
-    path = folder / "astronaut.png"
-    if not path.exists():
-        Image.fromarray(skimage.data.astronaut()).save(path)
-    return path
-
-
-def write_wav(path: Path, pcm: np.ndarray, rate: int) -> Path:
-    data = (np.clip(pcm, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(rate)
-        f.writeframes(data.tobytes())
-    return path
-
-
-def speech(text: str = TEXT):
-    from talkies.runtime import espeak
-
-    return espeak.synthesize(text)
 
 
 def probe(path: Path) -> dict:
@@ -76,10 +43,6 @@ def track_weights(path: Path, models) -> tuple[np.ndarray, np.ndarray]:
     return motions[0].weights, motions[0].extras["landmarks"]
 
 
-def run_cli(*args: str) -> int:
-    return main([str(a) for a in args])
-
-
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
@@ -87,16 +50,6 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------------
 # fixtures
 # ---------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def face_models():
-    from talkies.runtime.face.sessions import FaceModels
-
-    try:
-        return FaceModels.from_mediapipe()
-    except Exception as exc:
-        pytest.skip(f"MediaPipe face models unavailable: {exc}")
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from talkies.runtime.blendshapes import Blendshape
 from talkies.runtime.lipsync import EXPRESSIONS
 from talkies.runtime.performance import blink_curve, finish_weights
 from talkies.runtime.warp_mesh import build_mesh
-from tests.test_animate import (astronaut_path, face_models, grace_hopper_path, run_cli, speech,  # noqa: F401
-                                 write_wav)
+from talkies.tests.helpers.cli import run_cli
+from talkies.tests.helpers.media import astronaut_path, grace_hopper_path, speech, write_wav
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from talkies.errors import BundleError, InputError, ParityError
 from talkies.runtime.bundle import MANIFEST, TEST_VECTORS, Bundle
 from talkies.targets.bundle_writer import (ZIP_ALIGNMENT, export_bundle, pack_bundle, verify_bundle,
                                            zip_data_offsets)
-from talkies.tests.test_toolchain_tiny import TINY_STRICT, tiny_bundle, tiny_spec
+from talkies.tests.helpers.toolchain import TINY_STRICT, tiny_bundle, tiny_spec
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from talkies.cli import main
 from talkies.runtime.bundle import MANIFEST, Bundle
-from talkies.tests.test_toolchain_tiny import TINY, TINY_GRU, TINY_STRICT, tiny_bundle
+from talkies.tests.helpers.toolchain import TINY, TINY_GRU, TINY_STRICT, tiny_bundle
 
 
 def run(capsys, *argv):

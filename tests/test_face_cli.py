@@ -16,8 +16,9 @@ from PIL import Image
 from talkies.cli import main
 from talkies.paths import shared_data_dir
 from talkies.runtime.formats import LIVELINK_HEADER
-from tests.test_face_common import bundle_dir, make_clip, needs_jit, photo
-from tests.test_formats import DESIGN_LIVELINK_HEADER
+from talkies.tests.helpers.faces import bundle_dir, make_clip, needs_jit
+from talkies.tests.helpers.formats import DESIGN_LIVELINK_HEADER
+from talkies.tests.helpers.media import photo
 
 pytestmark = needs_jit
 

@@ -21,7 +21,7 @@ import pytest
 from talkies.runtime.face import constants as C
 from talkies.runtime.face.detector import FaceDetector, letterbox_roi
 from talkies.runtime.face.roi import Roi, crop, roi_from_detection
-from tests.test_face_common import PHOTOS, mediapipe_models, needs_jit
+from talkies.tests.helpers.faces import PHOTOS, mediapipe_models, needs_jit
 
 pytest.importorskip("ai_edge_litert.interpreter")
 faces = pytest.importorskip("talkies.models.mediapipe.faces")

@@ -8,7 +8,8 @@ import pytest
 from talkies.runtime.face import constants as C
 from talkies.runtime.face.detector import (FaceDetector, decode_boxes, decode_scores, iou, letterbox_roi,
                                            ssd_anchors, weighted_nms)
-from tests.test_face_common import MEDIAPIPE, PHOTOS, mediapipe_models, photo
+from talkies.tests.helpers.faces import MEDIAPIPE, PHOTOS, mediapipe_models
+from talkies.tests.helpers.media import photo
 
 
 def test_anchors_follow_the_ssd_layout():

@@ -13,7 +13,7 @@ import pytest
 from talkies.runtime.bundle import TensorInfo
 from talkies.runtime.face import pose as pose_mod
 from talkies.runtime.face.roi import landmark_box, roi_from_landmarks
-from tests.test_face_common import needs_jit
+from talkies.tests.helpers.faces import needs_jit
 
 
 def _numpy_pose(landmarks: np.ndarray, image_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,6 @@
 """Landmarks, blend-shapes and pose on real photos, on every available backend, against MediaPipe.
 
-The reference numbers (tests/test_face_common.MEDIAPIPE) are MediaPipe's own FaceLandmarker output.
+The reference numbers (talkies.tests.helpers.faces.MEDIAPIPE) are MediaPipe's own FaceLandmarker output.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from talkies.runtime.blendshapes import ARKIT_NAMES, Blendshape
 from talkies.runtime.face import FaceModels, track_image
 from talkies.runtime.face.blendshape_model import MODEL_LABELS, UNSUPPORTED, BlendshapeModel, to_arkit
 from talkies.runtime.face.results import FaceTrackerResult
-from tests.test_face_common import (LANDMARK_IDS, MEDIAPIPE, PHOTOS, bundle_backends, bundle_dir,
-                                    mediapipe_models, needs_jit, photo, photo_landmarks)
+from talkies.tests.helpers.faces import (LANDMARK_IDS, MEDIAPIPE, PHOTOS, bundle_backends, bundle_dir, mediapipe_models,
+                                         needs_jit, photo_landmarks)
+from talkies.tests.helpers.media import photo
 
 pytestmark = needs_jit
 

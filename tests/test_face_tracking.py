@@ -15,8 +15,9 @@ from talkies.runtime.blendshapes import Blendshape
 from talkies.runtime.face import (Calibration, FaceModels, FaceTracker, FaceTrackerOptions, RunningMode,
                                   track_image, track_video)
 from talkies.runtime.face.roi import apply_matrix
-from tests.test_face_common import (LANDMARK_IDS, bundle_dir, make_clip, needs_jit, photo, photo_landmarks,
-                                    photo_motion, render_frame)
+from talkies.tests.helpers.faces import (LANDMARK_IDS, bundle_dir, make_clip, needs_jit, photo_landmarks, photo_motion,
+                                         render_frame)
+from talkies.tests.helpers.media import photo
 
 pytestmark = needs_jit
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from talkies.errors import InputError
 from talkies.kernels import BlendshapeRig, SparseDeltas, blend
 
-from .test_kernels_reference import SETTINGS, small
+from talkies.tests.helpers.kernels import SETTINGS, small
 
 ATOL = 1e-4  # float32 sums of up to 52 terms of magnitude ~1
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from talkies.errors import InputError
 from talkies.kernels import crop, roi_matrix, transform_points
 
-from .test_kernels_reference import SETTINGS, bilinear_ref, random_image, small
+from talkies.tests.helpers.kernels import SETTINGS, bilinear_ref, random_image, small
 
 #: float32 arithmetic on 0-255 values, normalised: about 1e-6 of the range per tap.
 ATOL = 2e-5

@@ -13,7 +13,7 @@ from talkies.errors import InputError
 from talkies.kernels import OneEuroFilter, one_euro
 from talkies.kernels.filters import BETA, D_CUTOFF, MIN_CUTOFF
 
-from .test_kernels_reference import SETTINGS, small
+from talkies.tests.helpers.kernels import SETTINGS, small
 
 RTOL = 1e-5  # float32 output of a float64 computation
 

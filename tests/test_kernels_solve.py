@@ -13,7 +13,7 @@ from scipy.optimize import lsq_linear
 from talkies.errors import InputError
 from talkies.kernels import BoundedSolver, solve_bounded
 
-from .test_kernels_reference import SETTINGS, small
+from talkies.tests.helpers.kernels import SETTINGS, small
 
 #: Agreement with the exact optimum. The solver works in float64 but the basis and target are
 #: float32, so weights agree to about 1e-5 for well-conditioned problems.

@@ -11,7 +11,7 @@ from scipy.spatial import Delaunay
 from talkies.errors import InputError
 from talkies.kernels import border_anchors, composite, fill_mouth, moved_bbox, warp
 
-from .test_kernels_reference import SETTINGS, bilinear_ref, random_image, small, to_dtype
+from talkies.tests.helpers.kernels import SETTINGS, bilinear_ref, random_image, small, to_dtype
 
 #: Barycentric slack and degenerate-area threshold, as documented by the kernel.
 BARY_EPS = 1e-6

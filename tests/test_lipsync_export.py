@@ -9,7 +9,7 @@ import pytest
 from talkies.export.registry import get_spec
 from talkies.runtime.bundle import Bundle
 from talkies.targets.bundle_writer import export_bundle
-from talkies.tests.test_toolchain_tiny import exported_fp32
+from talkies.tests.helpers.toolchain import exported_fp32
 from talkies.types import Precision
 
 MODELS = ("lipsync", "lipsync_stream")

@@ -8,7 +8,7 @@ import pytest
 
 from talkies.runtime.blendshapes import ARKIT_NAMES, Blendshape
 from talkies.runtime.rig import NUM_LANDMARKS, RIG_FILE, FaceRig
-from tests.test_animate import face_models, grace_hopper_path  # noqa: F401  (a fixture and a helper)
+from talkies.tests.helpers.media import grace_hopper_path
 
 #: Shapes the rig must have (the talking-photo issue's list).
 REQUIRED = (

@@ -10,7 +10,7 @@ import pytest
 from talkies.errors import AssetError
 from talkies.export.face_spec import blendshape_metrics, detector_metrics, landmark_metrics
 from talkies.export.registry import get_spec
-from talkies.tests.test_toolchain_tiny import exported_fp32
+from talkies.tests.helpers.toolchain import exported_fp32
 from talkies.types import Precision
 
 FACE_MODELS = ("face_detector", "face_landmarks", "face_blendshapes")

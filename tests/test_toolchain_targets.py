@@ -16,7 +16,7 @@ from talkies.quantization.calibration import CalibrationDataset
 from talkies.quantization.config import CalibrationMethod, QuantizationConfig, QuantizationPreset
 from talkies.runtime.bundle import Bundle
 from talkies.targets.base import get_target, target_names
-from talkies.tests.test_toolchain_tiny import TINY_GRU, tiny_bundle, tiny_spec
+from talkies.tests.helpers.toolchain import TINY_GRU, tiny_bundle, tiny_spec
 from talkies.types import Precision
 
 PAIRS = [(t, p.value) for t in ("onnx", "openvino", "litert", "coreml") for p in Precision]

@@ -1,4 +1,5 @@
-"""Shared helpers of the face tests: real photos, models, bundles, and a synthetic clip made from photos.
+"""Shared helpers of the face tests: MediaPipe's reference output on the two sample photos, the face
+models and bundles, and a synthetic clip made from a photo (the photos themselves: helpers.media).
 
 MEDIAPIPE holds MediaPipe's own FaceLandmarker output (mediapipe 1.2.2, IMAGE mode, the same
 face_landmarker.task) on the two photos: 13 landmarks in image pixels, the 52 blend-shape scores and the
@@ -21,6 +22,7 @@ import pytest
 from talkies.kernels.config import JIT_DISABLED
 from talkies.runtime.face.sessions import FaceModels, default_bundle_dir, missing_bundles
 from talkies.runtime.session import backend_available
+from talkies.tests.helpers.media import photo
 
 MEDIAPIPE = {
     "grace_hopper": {
@@ -57,21 +59,6 @@ PHOTOS = tuple(MEDIAPIPE)
 needs_jit = pytest.mark.skipif(JIT_DISABLED, reason="full-pipeline test: needs compiled kernels "
                                                      "(NUMBA_DISABLE_JIT=1 runs the small cases only)")
 
-
-@functools.lru_cache(maxsize=None)
-def photo(name: str) -> np.ndarray:
-    """grace_hopper (matplotlib sample data, 512×600) or astronaut (scikit-image, 512×512), RGB uint8."""
-    if name == "grace_hopper":
-        import matplotlib.cbook as cbook
-        from PIL import Image
-
-        with Image.open(cbook.get_sample_data("grace_hopper.jpg")) as img:
-            return np.asarray(img.convert("RGB")).copy()
-    if name == "astronaut":
-        import skimage.data
-
-        return np.ascontiguousarray(skimage.data.astronaut())
-    raise KeyError(name)
 
 
 @functools.lru_cache(maxsize=1)
@@ -200,9 +187,3 @@ def photo_landmarks(name: str) -> np.ndarray:
 
 
 LANDMARK_IDS = np.array(list(MEDIAPIPE["grace_hopper"]["landmarks"]))
-
-
-def test_reference_photos_load():
-    for name in PHOTOS:
-        img = photo(name)
-        assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3

@@ -1,0 +1,62 @@
+"""The sample media the tests feed in: the two photos (Grace Hopper from matplotlib, the astronaut from
+scikit-image) as files or pixels, WAV files, and synthesised speech."""
+
+from __future__ import annotations
+
+import functools
+import wave
+from pathlib import Path
+
+import numpy as np
+
+#: A sentence with p/b/m closures, for the talking-photo tests.
+TEXT = "Peter picked a pepper, and Bob may buy a big map."
+
+
+def grace_hopper_path() -> str:
+    import matplotlib.cbook as cbook
+
+    return str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+def astronaut_path(folder: Path) -> Path:
+    import skimage.data
+    from PIL import Image
+
+    path = folder / "astronaut.png"
+    if not path.exists():
+        Image.fromarray(skimage.data.astronaut()).save(path)
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def photo(name: str) -> np.ndarray:
+    """grace_hopper (matplotlib sample data, 512×600) or astronaut (scikit-image, 512×512), RGB uint8."""
+    if name == "grace_hopper":
+        import matplotlib.cbook as cbook
+        from PIL import Image
+
+        with Image.open(cbook.get_sample_data("grace_hopper.jpg")) as img:
+            return np.asarray(img.convert("RGB")).copy()
+    if name == "astronaut":
+        import skimage.data
+
+        return np.ascontiguousarray(skimage.data.astronaut())
+    raise KeyError(name)
+
+
+
+def write_wav(path: Path, pcm: np.ndarray, rate: int) -> Path:
+    data = (np.clip(pcm, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(data.tobytes())
+    return path
+
+
+def speech(text: str = TEXT):
+    from talkies.runtime import espeak
+
+    return espeak.synthesize(text)
