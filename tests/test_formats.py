@@ -11,6 +11,7 @@ import pytest
 
 from talkies.errors import InputError
 from talkies.runtime import formats
+from talkies.runtime.formats import write_curves
 from talkies.runtime.blendshapes import ARKIT_NAMES, VISEME_NAMES, Blendshape, Viseme
 from talkies.runtime.motion import FaceMotion
 from talkies.tests.helpers.formats import DESIGN_LIVELINK_HEADER
@@ -38,7 +39,7 @@ def test_livelink_header_matches_design():
 
 def test_livelink_round_trip(tmp_path: Path):
     motion = _motion(fps=60.0)
-    path = motion.save(tmp_path / "take.csv", "livelink")
+    path = write_curves(motion, tmp_path / "take.csv", "livelink")
     with open(path, newline="") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == list(formats.LIVELINK_HEADER)
@@ -53,7 +54,7 @@ def test_livelink_round_trip(tmp_path: Path):
 
 
 def test_livelink_reads_other_count_spelling(tmp_path: Path):
-    path = _motion(fps=30.0).save(tmp_path / "a.csv", "livelink")
+    path = write_curves(_motion(fps=30.0), tmp_path / "a.csv", "livelink")
     text = path.read_text().replace("BlendshapeCount", "BlendShapeCount", 1)
     other = tmp_path / "b.csv"
     other.write_text(text)
@@ -69,10 +70,10 @@ def test_timecode():
 
 def test_visemes_and_arkit_json(tmp_path: Path):
     motion = _motion()
-    data = json.loads(motion.save(tmp_path / "v.json", "visemes").read_text())
+    data = json.loads(write_curves(motion, tmp_path / "v.json", "visemes").read_text())
     assert data["fps"] == 100 and data["visemes"] == list(VISEME_NAMES)
     assert len(data["frames"]) == 30 and all(len(f) == 15 for f in data["frames"])
-    arkit = json.loads(motion.save(tmp_path / "a.json", "arkit").read_text())
+    arkit = json.loads(write_curves(motion, tmp_path / "a.json", "arkit").read_text())
     assert arkit["names"] == list(ARKIT_NAMES) and len(arkit["frames"][0]) == 52
     back = formats.read_arkit_json(tmp_path / "a.json")
     np.testing.assert_allclose(back.weights, motion.weights, atol=1e-5)
@@ -85,7 +86,7 @@ def test_rhubarb_cues_cover_the_audio(tmp_path: Path):
     v[30:31, VISEME_NAMES.index("ou")] = 1  # a 10 ms blip is absorbed
     v[31:100, VISEME_NAMES.index("aa")] = 1
     motion = FaceMotion(np.arange(100) / 100, np.zeros((100, 52)), visemes=v, fps=100.0)
-    data = json.loads(motion.save(tmp_path / "r.json", "rhubarb", sound_file="x.wav").read_text())
+    data = json.loads(write_curves(motion, tmp_path / "r.json", "rhubarb", sound_file="x.wav").read_text())
     cues = data["mouthCues"]
     assert [c["value"] for c in cues] == ["X", "A", "D"]
     assert cues[0]["start"] == 0 and cues[-1]["end"] == pytest.approx(1.0)
@@ -96,11 +97,11 @@ def test_rhubarb_cues_cover_the_audio(tmp_path: Path):
 def test_format_errors(tmp_path: Path):
     no_visemes = _motion(visemes=False)
     with pytest.raises(InputError, match="viseme"):
-        no_visemes.save(tmp_path / "v.json", "visemes")
+        write_curves(no_visemes, tmp_path / "v.json", "visemes")
     assert not (tmp_path / "v.json").exists()
     assert not list(tmp_path.iterdir()), "a failed write must leave no temp file"
     with pytest.raises(InputError, match="valid: visemes"):
-        no_visemes.save(tmp_path / "x", "bvh")
+        write_curves(no_visemes, tmp_path / "x", "bvh")
     with pytest.raises(InputError, match="weights"):
         FaceMotion(np.arange(3), np.zeros((3, 51)))
     with pytest.raises(InputError, match="non-decreasing"):
