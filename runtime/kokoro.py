@@ -242,27 +242,24 @@ class KokoroEngine:
             end = starts[k + 1] - 1 if k + 1 < len(starts) else len(text)
             tail = text[min(pos - 1 + lengths[pos], end):end]
             words.append((offset + pos, lengths[pos], phones, "".join(c for c in tail if c in PUNCTUATION)))
-        pieces = [_Piece()]
-        count = 0
-        for pos, length, phones, punct in words:
-            ids = [self._symbols(p) for p in phones]
-            n = sum(map(len, ids)) + len(punct) + 1
-            if count and count + n > MAX_PHONEME_TOKENS:
-                pieces.append(_Piece())
-                count = 0
-            piece = pieces[-1]
-            piece.word_length[pos] = length
-            if piece.tokens:
-                piece.tokens.append(_Token(self._vocab[" "], "space"))
-            for name, phone_ids in zip(phones, ids):
-                if phone_ids:
-                    piece.tokens += [_Token(i, "phone", len(piece.phones)) for i in phone_ids]
-                    piece.phones.append(name)
-                    piece.phone_word.append(pos)
-            piece.tokens += [_Token(self._vocab[c], "punct") for c in punct if c in self._vocab]
-            count = len(piece.tokens)
-        for piece in pieces:  # a single word longer than the context is cut (never seen in practice)
-            del piece.tokens[MAX_PHONEME_TOKENS:]
+        ids = [[self._symbols(p) for p in phones] for _, _, phones, _ in words]
+        sizes = [sum(map(len, w)) + len(punct) + 1 for w, (_, _, _, punct) in zip(ids, words)]
+        pieces = []
+        for chunk in _chunks(sizes, [bool(w[3]) for w in words]):
+            piece = _Piece()
+            for k in chunk:
+                pos, length, phones, punct = words[k]
+                piece.word_length[pos] = length
+                if piece.tokens:
+                    piece.tokens.append(_Token(self._vocab[" "], "space"))
+                for name, phone_ids in zip(phones, ids[k]):
+                    if phone_ids:
+                        piece.tokens += [_Token(i, "phone", len(piece.phones)) for i in phone_ids]
+                        piece.phones.append(name)
+                        piece.phone_word.append(pos)
+                piece.tokens += [_Token(self._vocab[c], "punct") for c in punct if c in self._vocab]
+            del piece.tokens[MAX_PHONEME_TOKENS:]  # a single word longer than the context (never seen)
+            pieces.append(piece)
         return [p for p in pieces if p.phones]
 
     # -- synthesis ------------------------------------------------------------------------------------
@@ -295,13 +292,34 @@ class KokoroEngine:
             for start, sentence in split_sentences(text):
                 for piece in self._pieces(sentence, start, espeak_voice):
                     audio, durations = self._run(piece, voice, speed)
-                    _events(_snap_pauses(_timeline(piece, durations), audio), piece, total, phonemes, words)
+                    timeline = _snap_pauses(_timeline(piece, durations), audio)
+                    if not chunks:
+                        audio, timeline = _without_lead_in(audio, timeline)
+                    _events(timeline, piece, total, phonemes, words)
                     chunks.append(audio)
                     total += len(audio)
         if not chunks:
             raise InputError(f"Kokoro found nothing to say in {text[:60]!r}; give words in the voice's language")
         pcm = np.clip(np.concatenate(chunks) * 32767.0, -32768, 32767).astype(np.int16)
         return Speech(pcm=pcm, sample_rate=SAMPLE_RATE, phonemes=phonemes, words=words)
+
+
+def _chunks(sizes: list[int], punctuated: list[bool]) -> list[range]:
+    """Runs of consecutive words whose token counts fit the model's context, each cut after the last
+    punctuated word when it has one (a clause break sounds better than a cut mid-phrase)."""
+    out, start, total = [], 0, 0
+    for k, size in enumerate(sizes):
+        if k > start and total + size > MAX_PHONEME_TOKENS:
+            breaks = [j for j in range(start, k) if punctuated[j]]
+            cut = breaks[-1] + 1 if breaks else k
+            if sum(sizes[cut:k]) + size > MAX_PHONEME_TOKENS:
+                cut = k
+            out.append(range(start, cut))
+            start, total = cut, sum(sizes[cut:k])
+        total += size
+    if start < len(sizes):
+        out.append(range(start, len(sizes)))
+    return out
 
 
 def _word_of(starts: list[int], position: int) -> int:
@@ -392,6 +410,13 @@ def _snap_pauses(timeline: list[list], audio: np.ndarray) -> list[list]:
         if k + 1 < len(timeline):
             timeline[k + 1][1] = max(best[1], timeline[k + 1][1] if best[1] <= out[-1][1] else best[1])
     return out
+
+
+def _without_lead_in(audio: np.ndarray, timeline: list[list]) -> tuple[np.ndarray, list[list]]:
+    """The speech from its first phone on: the model's lead-in silence (0.3–0.5 s) is dead air in a video,
+    and espeak starts speaking at once too."""
+    first = next((t[1] for t in timeline if t[0]), 0)
+    return audio[first * DURATION_UNIT:], [[n, u - first, p] for n, u, p in timeline if u >= first]
 
 
 def _events(timeline: list[list], piece: _Piece, base: int, phonemes: list[PhonemeEvent],

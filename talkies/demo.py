@@ -1,7 +1,7 @@
 """`python -m talkies.demo` (run by `make demo`): Grace Hopper says a sentence, written to demo.mp4.
 
-The photo is matplotlib's sample `grace_hopper.jpg` (public domain); the voice is espeak-ng, whose
-phoneme events drive the mouth. Prints the video's path (and its subtitles') and the timing.
+The photo is matplotlib's sample `grace_hopper.jpg` (public domain); the voice is Kokoro's af_heart
+(fetched by `make models`), whose phone durations drive the mouth. Prints the video's path (and its subtitles') and the timing.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m talkies.demo", description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", default="demo.mp4", help="where to write the video [demo.mp4]")
     parser.add_argument("--text", default=SENTENCE, help="what Grace Hopper says")
-    parser.add_argument("--voice", default="en-us+f3", help="espeak-ng voice [en-us+f3]")
+    parser.add_argument("--voice", default="af_heart", help="voice, see `talkies voices` [af_heart]")
     args = parser.parse_args(argv)
 
     from talkies.bundles import face_models

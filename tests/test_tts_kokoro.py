@@ -33,7 +33,7 @@ VOWELS = set("aeiouɑɐɒæɔəɛɜɪʊʌɯɤøœyɨ")
 @pytest.fixture(scope="module")
 def engine():
     eng = tts.engine("kokoro")
-    K.verify_files()  # a missing fetch fails here, with the command to run, rather than being skipped
+    eng._load()  # a missing fetch fails here, with the command to run, rather than being skipped
     return eng
 
 
@@ -59,7 +59,7 @@ def test_phone_timings_match_the_audio(engine, voice):
     ends = samples[1:] + [len(x)]
     pauses = [_rms(x[a:b]) for e, a, b in zip(events, samples, ends) if e.phoneme == ""]
     vowels = [_rms(x[a:b]) for e, a, b in zip(events, samples, ends) if e.phoneme and _is_vowel(e.phoneme)]
-    assert len(pauses) >= 2 and len(vowels) >= 3  # the lead-in and the end at least; every sentence has vowels
+    assert events[0].phoneme and len(pauses) >= 1 and len(vowels) >= 3  # no lead-in; the end at least
     loud = float(np.median(vowels))
     assert loud > 0.03, f"{voice}: vowels are not loud ({loud:.4f} RMS)"
     assert max(pauses) < 0.15 * loud, f"{voice}: a labelled pause is not quiet ({max(pauses):.4f} vs {loud:.4f})"
@@ -87,6 +87,15 @@ def test_rate_sets_the_speed_and_long_scripts_are_split(engine):
     assert starts == [1, 5, 9]  # word events of every sentence, positions in the whole text
     times = [w.time for w in speech.words]
     assert times == sorted(times) and times[-1] < speech.duration
+
+
+def test_a_sentence_over_the_context_is_cut_at_words(engine):
+    words = " ".join(["remarkably, unbelievable"] * 30)  # one sentence, about 700 phoneme tokens
+    pieces = engine._pieces(words, 0, "en-us")
+    assert len(pieces) >= 2 and all(len(p.tokens) <= K.MAX_PHONEME_TOKENS for p in pieces)
+    assert sum(len(p.word_length) for p in pieces) == 60  # every word once, none cut
+    for p in pieces[:-1]:  # cut after a comma when the piece has one
+        assert engine._vocab[","] == p.tokens[-1].id
 
 
 def test_srt_subtitles_land_on_the_words(engine):
