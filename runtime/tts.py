@@ -100,7 +100,7 @@ def default_voice(language: str = "en-us") -> str:
         return f"kokoro:{name}"
     if not engine("espeak").has_voice(language):
         raise InputError(f"no voice speaks {language!r}; list the languages with `talkies voices`")
-    log.warning("Kokoro has no %s voice: speaking with espeak-ng's (robotic)", language)
+    log.warning("no Kokoro voice for %s: speaking with espeak-ng", language)
     return f"espeak:{language}"
 
 

