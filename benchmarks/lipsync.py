@@ -3,9 +3,11 @@
 Run: ``python -m talkies.benchmarks.lipsync [--json OUT] [--bundle-dir DIR]``.
 
 - **Accuracy** on the real LibriVox validation speech (shared/data/speech/librivox beside the checkout, pocketsphinx
-  phone alignments), through the LipSync task with each bundle's backend and precision, scored by
-  ``talkies.models.lipsync.evaluate`` (frames at 100 Hz, frames within 10 ms of a phone boundary left
-  out): coarse accuracy (5 mouth classes), closure recall (p/b/m), open recall, round recall.
+  phone alignments) and, beside it, on TIMIT (shared/data/speech/timit: 80 utterances of 8 speakers, hand
+  labels, scored by TIMIT's rules and judged by its own goals), through the LipSync task with each bundle's
+  backend and precision, scored by ``talkies.models.lipsync.evaluate`` (frames at 100 Hz, frames within
+  10 ms of a phone boundary left out): coarse accuracy (5 mouth classes), closure recall (p/b/m), open
+  recall, round recall. A row's ``metrics`` are LibriVox's, its ``timit`` TIMIT's (None without the set).
   ``lipsync`` bundles run offline (AUDIO_CLIPS), ``lipsync_stream`` bundles run streaming
   (AUDIO_STREAM, one 10 ms hop per push).
 - **Speed**, one inference thread: offline real-time factor (seconds of audio per second of wall time,
@@ -48,6 +50,8 @@ BACKENDS = tuple(b.value for b in Backend)
 PRECISIONS = tuple(p.value for p in Precision)
 FIGURES = ("coarse_accuracy", "closure_recall", "open_recall", "round_recall")
 GOALS = {k: evaluate.GOALS[k] for k in FIGURES}
+TIMIT_GOALS = {k: evaluate.TIMIT_GOALS[k] for k in FIGURES}
+TIMIT = str(evaluate.TIMIT_DATA)
 GOAL_INT8_POINTS = 2.0  # int8 within 2 percentage points of fp32 on every figure
 GOAL_OFFLINE_RTF = 1000.0  # ONNX Runtime fp32, 1 thread
 GOAL_STREAM_MS_PER_HOP = 0.5
@@ -100,6 +104,21 @@ def validation_set(data_dir: str = str(evaluate.DEFAULT_DATA)) -> tuple[tuple[st
     return tuple(evaluate.load_dataset(data_dir))
 
 
+def timit_set(timit_dir: str | None = TIMIT) -> str | None:
+    """The TIMIT folder when it is here (the bench reports its figures beside LibriVox's), else None."""
+    return timit_dir if timit_dir and Path(timit_dir).is_dir() else None
+
+
+def validation_info(data_dir: str = str(evaluate.DEFAULT_DATA), timit_dir: str | None = TIMIT) -> dict[str, Any]:
+    """What the accuracy figures were measured on: the LibriVox folder, and TIMIT's under "timit"."""
+    def info(d: str) -> dict[str, Any]:
+        data = validation_set(d)
+        return {"data": d, "utterances": len(data), "audio_s": round(sum(len(a) for _, a, _ in data) / SAMPLE_RATE, 2)}
+
+    timit = timit_set(timit_dir)
+    return {**info(data_dir), "timit": info(timit) if timit else None}
+
+
 def search_dirs(bundle_dir: Path | None) -> list[Path]:
     """Where lip-sync bundles are looked up: --bundle-dir, $TALKIES_HOME/bundles, the shipped bundles, and
     the harness's parity-failed folders."""
@@ -126,19 +145,30 @@ def find_bundles(bundle_dir: Path | None = None, *, backends=BACKENDS, precision
 
 def _row(implementation: str, **fields: Any) -> dict[str, Any]:
     row = {"implementation": implementation, "model": None, "backend": None, "precision": None, "mode": None,
-           "status": "ok", "reason": None, "note": None, "metrics": None, "speed": None, "size_bytes": None}
+           "status": "ok", "reason": None, "note": None, "metrics": None, "timit": None, "speed": None,
+           "size_bytes": None}
     row.update(fields)
     return row
 
 
-def _figures(metrics: evaluate.Metrics) -> dict[str, Any]:
-    out = metrics.as_dict()
-    out["meets_goals"] = {k: bool(out[k] >= GOALS[k]) for k in FIGURES}
+def _scored(data_dir: str, predictions: list[np.ndarray]) -> dict[str, Any]:
+    """The figures of per-utterance `predictions` on a set, by the set's rules, each judged by its goals."""
+    rules = evaluate.rules_for(data_dir)
+    data = validation_set(data_dir)
+    out = evaluate.score([(p, phones) for p, (_, _, phones) in zip(predictions, data)], rules=rules).as_dict()
+    out["meets_goals"] = {k: bool(out[k] >= rules.goals[k]) for k in FIGURES}
     return out
 
 
+def _accuracy(predict, data_dir: str, timit_dir: str | None) -> dict[str, Any]:
+    """`metrics` (LibriVox) and `timit` row fields of `predict` (audio → viseme probabilities)."""
+    timit = timit_set(timit_dir)
+    return {"metrics": _scored(data_dir, [predict(a) for _, a, _ in validation_set(data_dir)]),
+            "timit": _scored(timit, [predict(a) for _, a, _ in validation_set(timit)]) if timit else None}
+
+
 def bundle_row(bundle: LipSyncBundle, *, threads: int = 1, data_dir: str = str(evaluate.DEFAULT_DATA),
-               repeats: int = 7, stream_hops: int = 1000) -> dict[str, Any]:
+               timit_dir: str | None = TIMIT, repeats: int = 7, stream_hops: int = 1000) -> dict[str, Any]:
     """Accuracy and speed of one bundle through the LipSync task (offline or streaming, by its model)."""
     from talkies.runtime.bundle import Bundle
     from talkies.runtime.lipsync import LipSync, LipSyncOptions, RunningMode
@@ -162,12 +192,11 @@ def bundle_row(bundle: LipSyncBundle, *, threads: int = 1, data_dir: str = str(e
                              bundle_dir=bundle.path.parent, threads=threads)
     with inner_progress_off(), LipSync(options) as task:
         if bundle.streaming:
-            predictions = [_stream(task, audio) for _, audio, _ in data]
+            row.update(_accuracy(lambda audio: _stream(task, audio), data_dir, timit_dir))
             speed = _stream_speed(task, np.concatenate([a for _, a, _ in data]), stream_hops)
         else:
-            predictions = [task.process(audio).visemes for _, audio, _ in data]
+            row.update(_accuracy(lambda audio: task.process(audio).visemes, data_dir, timit_dir))
             speed = _offline_speed(task, np.concatenate([a for _, a, _ in data]), repeats)
-    row["metrics"] = _figures(evaluate.score([(p, phones) for p, (_, _, phones) in zip(predictions, data)]))
     row["speed"] = speed
     return row
 
@@ -208,45 +237,47 @@ def _offline_speed(task, audio: np.ndarray, repeats: int) -> dict[str, float]:
             "model_rtf": task.window / SAMPLE_RATE * 1000 / model.p50_ms}
 
 
-def loudness_row(data_dir: str = str(evaluate.DEFAULT_DATA), repeats: int = 3) -> dict[str, Any]:
+def loudness_row(data_dir: str = str(evaluate.DEFAULT_DATA), repeats: int = 3,
+                 timit_dir: str | None = TIMIT) -> dict[str, Any]:
     """The loudness-only baseline (quiet → sil, medium → DD, loud → aa)."""
     data = validation_set(data_dir)
-    metrics = evaluate.score([(evaluate.loudness_baseline(audio), phones) for _, audio, phones in data])
     audio = np.concatenate([a for _, a, _ in data])
     stats = time_calls(lambda i: evaluate.loudness_baseline(audio), iterations=repeats, warmup=1)
     seconds = len(audio) / SAMPLE_RATE
-    return _row("loudness baseline (peer)", mode="offline", metrics=_figures(metrics),
+    return _row("loudness baseline (peer)", mode="offline", **_accuracy(evaluate.loudness_baseline, data_dir, timit_dir),
                 speed={"audio_s": seconds, "wall_ms": stats.p50_ms, "cpu_ms": stats.cpu_p50_ms,
                        "rtf": seconds * 1000 / stats.p50_ms, "ms_per_audio_s": stats.p50_ms / seconds})
 
 
-def pylipsync_row(python: str | None, reason: str, data_dir: str = str(evaluate.DEFAULT_DATA)) -> dict[str, Any]:
-    """pylipsync in its own interpreter on the validation WAVs (`python` None: a skipped row with `reason`)."""
+def pylipsync_row(python: str | None, reason: str, data_dir: str = str(evaluate.DEFAULT_DATA),
+                  timit_dir: str | None = TIMIT) -> dict[str, Any]:
+    """pylipsync in its own interpreter on the validation WAVs, LibriVox's and TIMIT's (`python` None: a
+    skipped row with `reason`); its speed on the LibriVox WAVs, as the other rows'."""
     name = f"pylipsync {PYLIPSYNC_REQUIREMENT.split('==')[1]} (peer)"
     if python is None:
         return _row(name, mode="offline", status="skipped", reason=reason)
-    data = validation_set(data_dir)
-    wavs = [str(Path(data_dir) / f"{name_}.wav") for name_, _, _ in data]
+    sets = [d for d in (data_dir, timit_set(timit_dir)) if d]
+    wavs = {d: [str(Path(d) / f"{name_}.wav") for name_, _, _ in validation_set(d)] for d in sets}
     with tempfile.TemporaryDirectory(prefix="talkies-pylipsync-") as tmp:
         out = Path(tmp) / "pylipsync.json"
-        ok, last = run_peer(python, PYLIPSYNC_SCRIPT, [str(out), *wavs], Path(tmp))
+        ok, last = run_peer(python, PYLIPSYNC_SCRIPT, [str(out), *(w for d in sets for w in wavs[d])], Path(tmp))
         if not ok:
             return _row(name, mode="offline", status="error", reason=f"pylipsync failed: {last}")
         result = json.loads(out.read_text())
     from talkies.runtime.visemes import VISEME_INDEX, VISEMES
 
     eye = np.eye(len(VISEMES), dtype=np.float32)
-    items = []
-    for wav, (_, _, phones) in zip(wavs, data):
-        names = result["files"][wav]["names"]
-        items.append((eye[[VISEME_INDEX[PYLIPSYNC_VISEMES[n]] for n in names]], phones))
-    files = result["files"].values()
+    figures = {d: _scored(d, [eye[[VISEME_INDEX[PYLIPSYNC_VISEMES[n]] for n in result["files"][w]["names"]]]
+                              for w in wavs[d]]) for d in sets}
+    files = [result["files"][w] for w in wavs[data_dir]]
     seconds = sum(f["audio_s"] for f in files)
     wall, cpu = sum(f["wall_s"] for f in files), sum(f["cpu_s"] for f in files)
-    return _row(f"pylipsync {result['version']} (peer)", mode="offline", metrics=_figures(evaluate.score(items)),
+    return _row(f"pylipsync {result['version']} (peer)", mode="offline", metrics=figures[data_dir],
+                timit=figures.get(timit_set(timit_dir)),
                 speed={"audio_s": seconds, "wall_ms": 1000 * wall, "cpu_ms": 1000 * cpu, "rtf": seconds / wall,
                        "ms_per_audio_s": 1000 * wall / seconds},
-                note="no closed-lips class: closure recall is 0 by construction")
+                note="no closed-lips class: LibriVox closure recall is 0 by construction (TIMIT's counts silence "
+                     "as closed)")
 
 
 def peer_rows(*, pylipsync_python: str | None = None, install: bool = False,
@@ -257,21 +288,28 @@ def peer_rows(*, pylipsync_python: str | None = None, install: bool = False,
 
 
 def goals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The lip-sync issue's goals, judged on the rows: accuracy per ONNX fp32 bundle, int8 vs fp32 per
-    backend, offline real-time factor (ONNX Runtime fp32, 1 thread), streaming ms per hop."""
+    """The lip-sync issues' goals, judged on the rows: accuracy per ONNX fp32 bundle on LibriVox and on
+    TIMIT (each by its goals), int8 vs fp32 per backend on both sets, offline real-time factor (ONNX
+    Runtime fp32, 1 thread), streaming ms per hop."""
     ours = {(r["model"], r["backend"], r["precision"]): r for r in rows
             if r["model"] and r["metrics"] and r.get("threads", 1) == 1}
+    sets = {"metrics": ("", GOALS), "timit": ("TIMIT ", TIMIT_GOALS)}
     out: list[dict[str, Any]] = []
     for model in MODELS:
         ref = ours.get((model, "onnx", "fp32"))
-        for k in FIGURES:
-            value = ref["metrics"][k] if ref else None
-            out.append({"goal": f"{model} {k} ≥ {GOALS[k]:.2f} (onnx fp32)", "measured": fmt(value, ".3f"),
-                        "holds": None if value is None else bool(value >= GOALS[k])})
+        for field, (label, wanted) in sets.items():
+            if field == "timit" and ref is not None and not ref.get("timit"):
+                continue  # TIMIT not here
+            for k in FIGURES:
+                value = ref[field][k] if ref else None
+                out.append({"goal": f"{model} {label}{k} ≥ {wanted[k]:.2f} (onnx fp32)", "measured": fmt(value, ".3f"),
+                            "holds": None if value is None else bool(value >= wanted[k])})
         for backend in BACKENDS:
             fp32, int8 = ours.get((model, backend, "fp32")), ours.get((model, backend, "int8"))
             if fp32 and int8:
-                deltas = {k: 100 * (int8["metrics"][k] - fp32["metrics"][k]) for k in FIGURES}
+                deltas = {f"{label}{k}": 100 * (int8[field][k] - fp32[field][k])
+                          for field, (label, _) in sets.items() if fp32.get(field) and int8.get(field)
+                          for k in FIGURES}
                 worst = max(deltas, key=lambda k: abs(deltas[k]))
                 out.append({"goal": f"{model} {backend} int8 within {GOAL_INT8_POINTS:.0f} points of fp32",
                             "measured": f"largest change {worst}: {deltas[worst]:+.1f} points (int8 − fp32)",
@@ -302,10 +340,7 @@ def run(bundle_dir: Path | None = None, *, backends=BACKENDS, precisions=PRECISI
         rows.append(no_bundle_row(bundle_dir))
     if peers:
         rows += peer_rows(pylipsync_python=pylipsync_python, install=install_peers, data_dir=data_dir)
-    data = validation_set(data_dir)
-    return {"benchmark": "lipsync", "machine": machine_info(),
-            "validation": {"data": data_dir, "utterances": len(data),
-                           "audio_s": round(sum(len(a) for _, a, _ in data) / SAMPLE_RATE, 2)},
+    return {"benchmark": "lipsync", "machine": machine_info(), "validation": validation_info(data_dir),
             "rows": rows, "goals": goals(rows)}
 
 
@@ -336,18 +371,18 @@ def no_bundle_reason(bundle_dir: Path | None) -> str:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    """The accuracy/speed table and the goals table."""
-    header = ["implementation", "mode", "status", "coarse", "closure", "open", "round", "real-time factor",
-              "ms / 10 ms hop", "size"]
+    """The accuracy/speed table (LibriVox's figures, then TIMIT's) and the goals table."""
+    header = ["implementation", "mode", "status", "coarse", "closure", "open", "round", "TIMIT coarse",
+              "TIMIT closure", "TIMIT open", "TIMIT round", "real-time factor", "ms / 10 ms hop", "size"]
     lines = []
     for r in report["rows"]:
-        m, s = r["metrics"] or {}, r["speed"] or {}
+        m, t, s = r["metrics"] or {}, r.get("timit") or {}, r["speed"] or {}
         status = r["status"] if r["status"] == "ok" else f"**{r['status']}**"
         detail = r["reason"] if r["reason"] and r["reason"] != r["status"] else r["note"]
         if detail:
             status += f" ({detail})"
         lines.append([r["implementation"], r["mode"] or "–", status,
-                      *(fmt(m.get(k), ".3f") for k in FIGURES),
+                      *(fmt(m.get(k), ".3f") for k in FIGURES), *(fmt(t.get(k), ".3f") for k in FIGURES),
                       f"{fmt(s.get('rtf'), '.0f')}×" if s.get("rtf") else "–",
                       fmt(s.get("ms_per_hop_p50"), ".3f"),
                       f"{r['size_bytes'] / 1e6:.2f} MB" if r["size_bytes"] else "–"])
@@ -358,9 +393,18 @@ def markdown(report: dict[str, Any]) -> str:
     intro = (f"Lip-sync on {v['utterances']} real LibriVox utterances ({v['audio_s']} s), frames at 100 Hz, "
              f"frames within 10 ms of a phone boundary left out; goals: coarse ≥ {GOALS['coarse_accuracy']}, "
              f"closure ≥ {GOALS['closure_recall']}, open ≥ {GOALS['open_recall']}, "
-             f"round ≥ {GOALS['round_recall']}. "
+             f"round ≥ {GOALS['round_recall']}. " + _timit_intro(v.get("timit")) +
              "Speed: 1 thread, wall-clock medians (offline: whole set per call; streaming: one 10 ms push).")
     return "\n\n".join([intro, markdown_table(header, lines), goals_table]) + "\n"
+
+
+def _timit_intro(timit: dict[str, Any] | None) -> str:
+    if not timit:
+        return "TIMIT: not here (no shared/data/speech/timit). "
+    return (f"TIMIT: {timit['utterances']} hand-labelled utterances of 8 speakers ({timit['audio_s']} s), a stop's "
+            "closure joined to its release, closure hit by sil or PP, open counting aa ae aw ay, round also w; "
+            f"goals: coarse ≥ {TIMIT_GOALS['coarse_accuracy']}, closure ≥ {TIMIT_GOALS['closure_recall']}, "
+            f"open ≥ {TIMIT_GOALS['open_recall']}, round ≥ {TIMIT_GOALS['round_recall']}. ")
 
 
 def main(argv: list[str] | None = None) -> int:

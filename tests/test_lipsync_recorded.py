@@ -67,7 +67,7 @@ def test_phone_json_is_used_instead_of_aligning(folder, tmp_path):
     assert set(labels[:50]) == {VISEME_INDEX["PP"]} and set(labels[50:]) == {VISEME_INDEX["aa"]}
 
 
-@pytest.mark.parametrize("which", ["DEFAULT_DATA", "SECOND_SPEAKER"])
+@pytest.mark.parametrize("which", ["DEFAULT_DATA", "SECOND_SPEAKER", "TIMIT_DATA"])
 def test_validation_speech_is_refused(which, tmp_path):
     folder = getattr(E, which)
     if not folder.exists():

@@ -56,5 +56,7 @@ def lipsync_task_result(row: Row, path: Path, cache: dict) -> None:
     row.lipsync = result
     if result.get("metrics"):
         row.task_metrics = {k: result["metrics"][k] for k in LIPSYNC_FIGURES}
+        if result.get("timit"):  # TIMIT's figures beside LibriVox's
+            row.task_metrics.update({f"timit_{k}": result["timit"][k] for k in LIPSYNC_FIGURES})
     elif result.get("status") == "error":
         row.reason = (row.reason + "; " if row.reason else "") + f"LipSync task: {result['reason']}"

@@ -147,10 +147,7 @@ def lipsync_rows(config: BenchConfig, rows: list[Row]) -> tuple[list[PipelineRow
         results += lipsync_bench.peer_rows(install=config.install_peers)
     else:
         results.append(lipsync_bench.loudness_row())
-    data = lipsync_bench.validation_set()
-    report = {"benchmark": "lipsync",
-              "validation": {"data": str(lipsync_bench.evaluate.DEFAULT_DATA), "utterances": len(data),
-                             "audio_s": round(sum(len(a) for _, a, _ in data) / lipsync_bench.SAMPLE_RATE, 2)},
+    report = {"benchmark": "lipsync", "validation": lipsync_bench.validation_info(),
               "rows": results, "goals": lipsync_bench.goals(results)}
     out = []
     for r in results:

@@ -29,7 +29,10 @@ def _task_cell(row: Row) -> str:
     if not m:
         return "–"
     if is_lipsync(row.model):
-        return " · ".join(f"{k.split('_')[0]} {m[k]:.3f}" for k in LIPSYNC_FIGURES)
+        cell = " · ".join(f"{k.split('_')[0]} {m[k]:.3f}" for k in LIPSYNC_FIGURES)
+        if "timit_coarse_accuracy" in m:
+            cell += "; TIMIT " + " · ".join(f"{k.split('_')[0]} {m['timit_' + k]:.3f}" for k in LIPSYNC_FIGURES)
+        return cell
     key, _label, _ = HEADLINE.get(row.model, (None, None, None))
     return ", ".join(f"{k} {fmt(v)}" for k, v in m.items() if k == key or row.model == "face_detector")
 
@@ -146,7 +149,8 @@ def report_markdown(results: dict[str, Any], rows: Sequence[Row], pipeline: Sequ
         "the model); in brackets the model's share (peak minus the RSS after importing the backend). Parity: "
         "the shipped test vectors replayed against the fp32 reference, within the manifest's tolerance. Task "
         f"metric: face models on {cfg['metric_samples']} held-out real face crops against the fp32 reference; "
-        "lip-sync through the LipSync task on the real validation speech (coarse · closure · open · round).",
+        "lip-sync through the LipSync task on the real validation speech, LibriVox then TIMIT "
+        "(coarse · closure · open · round).",
         "",
         bundle_table(rows), "",
     ]

@@ -116,7 +116,7 @@ def results_json(config: BenchConfig, machine: dict[str, Any], rows: list[Row], 
                                "rss_model_mb = peak minus RSS after importing the backend",
                    "parity": "bundle test vectors replayed against the fp32 reference outputs they ship with",
                    "task_metrics": "face: held-out real crops vs the fp32 reference; lip-sync: LipSync task on "
-                                   "the real validation speech"},
+                                   "the real validation speech (LibriVox; timit_*: TIMIT)"},
         "rows": [_row_dict(r) for r in rows], "pipeline": [_pipeline_dict(p) for p in pipeline],
         "lipsync": lipsync_report or None, "timing": {"total_s": round(total_s, 1), "build_s": round(build_s, 1)},
     }

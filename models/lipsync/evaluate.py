@@ -15,10 +15,20 @@ Metrics (pooled over all files):
   also ``ou`` in frame scores, is not a vowel and is not counted).
 - ``viseme_accuracy`` (15 classes, same frames) and ``silence_accuracy`` (SIL frames predicted ``sil``).
 
+TIMIT (/work/shared/data/speech/timit: ``.phn`` hand labels, ``START END PHONE`` in samples) is read with
+:func:`load_timit` into the same CMU-named phones (:data:`TIMIT_CMU`): a stop's closure joins its release
+into one segment, ``h#``/``pau``/``epi`` are silence, ``ax``/``ax-h`` are AH and ``ix`` IH (reduced vowels),
+``ux`` is UW, ``q``/``hh``/``hv`` are not scored. Its recalls follow the lip-sync issue's definitions
+(:data:`TIMIT_RULES`): closure counts an argmax ``sil`` or ``PP`` frame as closed, open counts only
+AA AE AW AY segments (not AH nor the reduced vowels), round also counts the glide W. The same scoring
+code serves both; a set's :class:`Rules` says which segments count and what hits them (:func:`rules_for`).
+
 ``talkies evaluate lipsync [--weights PATH]`` (:func:`evaluate_sets`) runs the torch model and the
 loudness-only baseline on each real validation set: /work/shared/data/speech/librivox (the goals' set,
-with its alignments) and /work/shared/data/speech/cards (a second speaker; its Sphinx ``.transcription``
-is aligned here with pocketsphinx), or on other folders (``--data DIR``). ``--synthetic N`` adds
+with its alignments), /work/shared/data/speech/cards (a second speaker; its Sphinx ``.transcription``
+is aligned here with pocketsphinx) and /work/shared/data/speech/timit (8 speakers, hand labels), or on
+other folders (``--data DIR``). ``--backend onnx --precision fp32`` (any backend and precision) scores a
+lip-sync bundle through the runtime's LipSync task instead of the torch weights. ``--synthetic N`` adds
 the model's coarse accuracy on N held-out synthetic utterances (:func:`synthetic_coarse_accuracy`): the
 synthetic-to-real gap in two numbers.
 """
@@ -29,7 +39,8 @@ import json
 import os
 import re
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -52,12 +63,53 @@ SEGMENT_TOLERANCE = 0.030  # ± window for the segment recalls
 VALIDATION_SPEECH = shared_data_dir() / "speech"  # every recording under it is validation-only
 DEFAULT_DATA = VALIDATION_SPEECH / "librivox"  # the set the goals are judged on
 SECOND_SPEAKER = VALIDATION_SPEECH / "cards"  # reported beside it, never used to pick weights
+TIMIT_DATA = VALIDATION_SPEECH / "timit"  # hand-labelled, 8 speakers: the real-voice goals' set
 
 CLOSURE_PHONES = frozenset({"P", "B", "M"})
 OPEN_VISEMES = frozenset({"aa"})
 ROUND_VISEMES = frozenset({"oh", "ou"})
 ROUND_PHONES = frozenset({"AO", "OW", "OY", "UH", "UW"})  # rounded vowels; the glide W (also ou) is not one
 GOALS = {"coarse_accuracy": 0.75, "closure_recall": 0.95, "open_recall": 0.80, "round_recall": 0.85}
+TIMIT_GOALS = {"coarse_accuracy": 0.80, "closure_recall": 0.95, "open_recall": 0.88, "round_recall": 0.85}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A validation set's segment recalls: the phones each one counts and the argmax visemes that hit
+    them (within the segment ±30 ms), and the goals its figures are judged by."""
+    name: str
+    closure: tuple[frozenset[str], frozenset[str]]  # (phones counted, visemes that hit)
+    open: tuple[frozenset[str], frozenset[str]]
+    round: tuple[frozenset[str], frozenset[str]]
+    goals: dict[str, float]
+
+    def segments(self) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+        return {"closure": self.closure, "open": self.open, "round": self.round}
+
+
+LIBRIVOX_RULES = Rules(
+    "librivox", closure=(CLOSURE_PHONES, frozenset({"PP"})),
+    open=(frozenset(p for p, v in CMU_VISEMES.items() if v in OPEN_VISEMES), OPEN_VISEMES),  # AA AE AH AW AY
+    round=(ROUND_PHONES, ROUND_VISEMES), goals=GOALS)
+TIMIT_RULES = Rules(
+    "timit", closure=(CLOSURE_PHONES, frozenset({"sil", "PP"})),  # lips shut: closed mouth or silence
+    open=(frozenset({"AA", "AE", "AW", "AY"}), OPEN_VISEMES),  # not AH, nor the reduced vowels (AH, IH here)
+    round=(ROUND_PHONES | {"W"}, ROUND_VISEMES), goals=TIMIT_GOALS)
+
+# ---- TIMIT's 61 phones -> CMU phones (then CMU_VISEMES). Closures are joined to their release by
+# load_timit; an unreleased closure stands for its stop. q (glottal stop) and hh/hv have no mouth shape of
+# their own: HH, left out of scoring.
+TIMIT_CLOSURES = {"bcl": ("b",), "dcl": ("d", "jh"), "gcl": ("g",), "kcl": ("k",), "pcl": ("p",),
+                  "tcl": ("t", "ch")}  # closure -> the releases it joins
+TIMIT_CMU: dict[str, str] = {
+    **{p: p.upper() for p in ("aa ae ah ao aw ay b ch d dh eh er ey f g ih iy jh k l m n ng ow oy p r s sh "
+                              "t th uh uw v w y z zh").split()},
+    "bcl": "B", "dcl": "D", "gcl": "G", "kcl": "K", "pcl": "P", "tcl": "T",
+    "h#": "SIL", "pau": "SIL", "epi": "SIL",
+    "ax": "AH", "ax-h": "AH", "ix": "IH", "axr": "ER", "ux": "UW",
+    "dx": "D", "nx": "N", "en": "N", "em": "M", "el": "L", "eng": "NG",
+    "q": "HH", "hh": "HH", "hv": "HH",
+}
 
 
 @dataclass(frozen=True)
@@ -132,6 +184,26 @@ def align(audio: np.ndarray, text: str) -> list[Phone]:
     return [Phone(p.name.upper(), p.start / FPS, p.duration / FPS) for word in alignment for p in word]
 
 
+def load_timit(path: str | Path) -> list[Phone]:
+    """Phones of a TIMIT ``.phn`` file (``START END PHONE``, samples at 16 kHz) named as CMU phones
+    (:data:`TIMIT_CMU`), each stop closure joined with the release after it into one segment."""
+    rows = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 3 or not (fields[0].isdigit() and fields[1].isdigit()) or fields[2] not in TIMIT_CMU:
+            raise InputError(f"{path}, line {n}: expected 'START END PHONE' with a TIMIT phone, got {line.strip()[:60]!r}")
+        rows.append((int(fields[0]), int(fields[1]), fields[2]))
+    phones: list[Phone] = []
+    for i, (start, end, name) in enumerate(rows):
+        if i and rows[i - 1][2] in TIMIT_CLOSURES and name in TIMIT_CLOSURES[rows[i - 1][2]]:
+            start = rows[i - 1][0]  # the release takes over its closure's segment
+            phones.pop()
+        phones.append(Phone(TIMIT_CMU[name], start / SAMPLE_RATE, (end - start) / SAMPLE_RATE))
+    return phones
+
+
 def read_wav(path: str | Path) -> np.ndarray:
     """16 kHz mono 16-bit WAV -> float32 in [-1, 1]."""
     with wave.open(str(path), "rb") as w:
@@ -175,7 +247,7 @@ class _Counts:
         self.seg = {"closure": [0, 0], "open": [0, 0], "round": [0, 0]}
 
 
-def _accumulate(c: _Counts, probs: np.ndarray, phones: list[Phone], margin: float, tol: float) -> None:
+def _accumulate(c: _Counts, probs: np.ndarray, phones: list[Phone], rules: Rules, margin: float, tol: float) -> None:
     probs = np.asarray(probs)
     if probs.ndim != 2 or probs.shape[1] != len(VISEMES):
         raise InputError(f"viseme probabilities must be (frames, {len(VISEMES)}), got {probs.shape}")
@@ -188,16 +260,12 @@ def _accumulate(c: _Counts, probs: np.ndarray, phones: list[Phone], margin: floa
     sil = target == VISEME_INDEX["sil"]
     c.sil_frames += int(sil.sum())
     c.sil_ok += int((pred[sil] == VISEME_INDEX["sil"]).sum())
-    kinds = {
-        "closure": (lambda p: p.phone in CLOSURE_PHONES, [VISEME_INDEX["PP"]]),
-        "open": (lambda p: p.viseme in OPEN_VISEMES, [VISEME_INDEX[v] for v in OPEN_VISEMES]),
-        "round": (lambda p: p.phone in ROUND_PHONES, [VISEME_INDEX[v] for v in ROUND_VISEMES]),
-    }
-    for name, (select, wanted) in kinds.items():
+    for name, (counted, hits) in rules.segments().items():
+        wanted = np.array([VISEME_INDEX[v] for v in sorted(hits)])
         for p in phones:
-            if select(p):
+            if p.phone in counted:
                 c.seg[name][1] += 1
-                c.seg[name][0] += int(_segment_hit(pred, p, np.asarray(wanted), tol))
+                c.seg[name][0] += int(_segment_hit(pred, p, wanted, tol))
 
 
 def _ratio(a: int, b: int) -> float:
@@ -213,13 +281,19 @@ def _finish(c: _Counts) -> Metrics:
         round_segments=c.seg["round"][1])
 
 
-def score(items: list[tuple[np.ndarray, list[Phone]]], *, margin: float = BOUNDARY_MARGIN,
-          tolerance: float = SEGMENT_TOLERANCE) -> Metrics:
-    """Metrics for (probabilities (T, 15), phones) pairs, pooled over frames and segments."""
+def score(items: list[tuple[np.ndarray, list[Phone]]], *, rules: Rules = LIBRIVOX_RULES,
+          margin: float = BOUNDARY_MARGIN, tolerance: float = SEGMENT_TOLERANCE) -> Metrics:
+    """Metrics for (probabilities (T, 15), phones) pairs, pooled over frames and segments, the recalls
+    counted by `rules` (LibriVox's by default; :func:`rules_for` a folder's)."""
     c = _Counts()
     for probs, phones in items:
-        _accumulate(c, probs, phones, margin, tolerance)
+        _accumulate(c, probs, phones, rules, margin, tolerance)
     return _finish(c)
+
+
+def rules_for(data_dir: str | Path) -> Rules:
+    """TIMIT's rules for a folder of TIMIT ``.phn`` labels, LibriVox's for any other."""
+    return TIMIT_RULES if any(Path(data_dir).glob("*.phn")) else LIBRIVOX_RULES
 
 
 def read_transcription(path: str | Path) -> dict[str, str]:
@@ -236,14 +310,16 @@ def read_transcription(path: str | Path) -> dict[str, str]:
 
 
 def load_dataset(data_dir: str | Path = DEFAULT_DATA) -> list[tuple[str, np.ndarray, list[Phone]]]:
-    """(name, audio float32 16 kHz, phones) for every ``*.phone.json`` with a matching ``.wav``; in a folder
-    without any, for every utterance of its ``*.transcription`` files, aligned with pocketsphinx."""
+    """(name, audio float32 16 kHz, phones) for every ``*.phone.json`` or TIMIT ``*.phn`` with a matching
+    ``.wav``; in a folder without any, for every utterance of its ``*.transcription`` files, aligned with
+    pocketsphinx."""
     data_dir = Path(data_dir)
     items = []
-    for js in sorted(data_dir.glob("*.phone.json")):
-        wav = js.with_name(js.name[:-len(".phone.json")] + ".wav")
-        if wav.exists():
-            items.append((wav.stem, read_wav(wav), load_alignment(js)))
+    for suffix, load in ((".phone.json", load_alignment), (".phn", load_timit)):
+        for labels in sorted(data_dir.glob(f"*{suffix}")):
+            wav = labels.with_name(labels.name[:-len(suffix)] + ".wav")
+            if wav.exists():
+                items.append((wav.stem, read_wav(wav), load(labels)))
     if not items:
         for listing in sorted(data_dir.glob("*.transcription")):
             for name, words in read_transcription(listing).items():
@@ -253,13 +329,13 @@ def load_dataset(data_dir: str | Path = DEFAULT_DATA) -> list[tuple[str, np.ndar
                 audio = read_wav(wav)
                 items.append((name, audio, align(audio, words)))
     if not items:
-        raise InputError(f"no *.phone.json + .wav pairs and no *.transcription in {data_dir}")
+        raise InputError(f"no *.phone.json or *.phn + .wav pairs and no *.transcription in {data_dir}")
     return items
 
 
 def evaluate(predict: Callable[[np.ndarray], np.ndarray], data_dir: str | Path = DEFAULT_DATA) -> Metrics:
     """Run `predict` (audio float32 (N,) 16 kHz -> viseme probabilities (N // 160, 15)) on the dataset."""
-    return score([(predict(audio), phones) for _, audio, phones in load_dataset(data_dir)])
+    return score([(predict(audio), phones) for _, audio, phones in load_dataset(data_dir)], rules=rules_for(data_dir))
 
 
 def synthetic_coarse_accuracy(predict: Callable[[np.ndarray], np.ndarray], n_utterances: int = 150, *,
@@ -329,33 +405,58 @@ def torch_predictor(weights: str | Path | None = None) -> Callable[[np.ndarray],
     return lambda audio: run_torch(model, audio)
 
 
-def format_table(rows: dict[str, Metrics]) -> str:
+@contextmanager
+def task_predictor(backend: str, precision: str = "fp32", bundle_dir: str | os.PathLike | None = None,
+                   threads: int = 1) -> Iterator[Callable[[np.ndarray], np.ndarray]]:
+    """A predictor running a lip-sync bundle through the runtime's LipSync task (offline clips), as an app
+    would: the viseme probabilities of its result, after the task's silence gate."""
+    from talkies.runtime.lipsync import LipSync, LipSyncOptions
+
+    options = LipSyncOptions(backend=backend, precision=precision, bundle_dir=bundle_dir, threads=threads)
+    with LipSync(options) as task:
+        yield lambda audio: task.process(audio).visemes
+
+
+def format_table(rows: dict[str, Metrics], goals: dict[str, float] = GOALS) -> str:
     keys = ["coarse_accuracy", "closure_recall", "open_recall", "round_recall", "viseme_accuracy", "silence_accuracy"]
     lines = ["| metric | goal | " + " | ".join(rows) + " |", "|---|---|" + "---|" * len(rows)]
     for k in keys:
-        goal = f"≥ {GOALS[k]:.2f}" if k in GOALS else ""
+        goal = f"≥ {goals[k]:.2f}" if k in goals else ""
         lines.append(f"| {k} | {goal} | " + " | ".join(f"{getattr(m, k):.3f}" for m in rows.values()) + " |")
     return "\n".join(lines)
 
 
+def default_sets() -> list[str]:
+    """The validation sets present: LibriVox, the cards speaker and TIMIT."""
+    return [str(d) for d in (DEFAULT_DATA, SECOND_SPEAKER, TIMIT_DATA) if d.is_dir()]
+
+
 def evaluate_sets(weights: str | os.PathLike | None = None, data: list[str] | None = None, *,
-                  synthetic: int = 0) -> dict:
-    """Score the model (`weights`, default the shipped ones) and the loudness baseline on each validation
-    set (default: LibriVox and the cards speaker), plus the model's coarse accuracy on `synthetic`
-    held-out synthetic utterances, clean and augmented. Returns {set: {predictor: Metrics}, "synthetic": {...}}."""
-    sets = data or [str(d) for d in (DEFAULT_DATA, SECOND_SPEAKER) if d.is_dir()]
+                  synthetic: int = 0, backend: str = "torch", precision: str = "fp32",
+                  bundle_dir: str | os.PathLike | None = None) -> dict:
+    """Score the model and the loudness baseline on each validation set (default: LibriVox, the cards
+    speaker and TIMIT, each by its own :func:`rules_for`), plus the model's coarse accuracy on `synthetic`
+    held-out synthetic utterances, clean and augmented. The model is the torch `weights` (default the
+    shipped ones) with `backend` "torch", else the `backend`/`precision` bundle (shipped, or found in
+    `bundle_dir`) through the LipSync task. Returns {set: {predictor: Metrics}, "synthetic": {...}}."""
+    sets = data or default_sets()
     if not sets:
         raise InputError(f"no validation speech in {VALIDATION_SPEECH}; give a folder of recordings")
-    predict = torch_predictor(weights)
-    predictors = {"model": predict, "loudness baseline": loudness_baseline}
-    report: dict = {}
-    for d in sets:
-        items = load_dataset(d)  # once per set: a transcribed set is aligned on load
-        report[d] = {k: score([(fn(audio), phones) for _, audio, phones in items]) for k, fn in predictors.items()}
-    if synthetic:
-        report["synthetic"] = {f"{kind}_coarse_accuracy": synthetic_coarse_accuracy(predict, synthetic,
-                                                                                    augmented=kind == "augmented")
-                               for kind in ("clean", "augmented")}
+    if backend != "torch" and weights is not None:
+        raise InputError("weights are scored with the torch backend; a bundle is chosen by backend and precision")
+    with ExitStack() as stack:
+        predict = (torch_predictor(weights) if backend == "torch"
+                   else stack.enter_context(task_predictor(backend, precision, bundle_dir)))
+        predictors = {"model": predict, "loudness baseline": loudness_baseline}
+        report: dict = {}
+        for d in sets:
+            items = load_dataset(d)  # once per set: a transcribed set is aligned on load
+            rules = rules_for(d)
+            report[d] = {k: score([(fn(audio), phones) for _, audio, phones in items], rules=rules)
+                         for k, fn in predictors.items()}
+        if synthetic:
+            report["synthetic"] = {f"{kind}_coarse_accuracy": synthetic_coarse_accuracy(
+                predict, synthetic, augmented=kind == "augmented") for kind in ("clean", "augmented")}
     return report
 
 
@@ -371,8 +472,10 @@ def report_text(report: dict, synthetic: int = 0) -> str:
         if d == "synthetic":
             continue
         m = rows["model"]
-        parts.append(f"{d}: {m.frames} frames, {m.closure_segments} closure / {m.open_segments} open / "
-                     f"{m.round_segments} round segments\n\n{format_table(rows)}\n")
+        rules = rules_for(d)
+        parts.append(f"{d} ({rules.name} rules): {m.frames} frames, {m.closure_segments} closure / "
+                     f"{m.open_segments} open / {m.round_segments} round segments\n\n"
+                     f"{format_table(rows, rules.goals)}\n")
     if "synthetic" in report:
         syn = report["synthetic"]
         parts.append(f"model on {synthetic} held-out synthetic utterances: coarse accuracy "

@@ -1,5 +1,6 @@
 """`talkies train lipsync` and `talkies evaluate lipsync`: flags over :func:`talkies.models.lipsync.train.train`
-and :func:`talkies.models.lipsync.evaluate.evaluate_sets` (both need the export extra: torch)."""
+and :func:`talkies.models.lipsync.evaluate.evaluate_sets` (training and the torch weights need the export
+extra: torch; a bundle is scored with the runtime alone)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import click
 
 from talkies.cli import cli
-from talkies.cli.options import output_option
+from talkies.cli.options import backend_option, bundle_dir_option, output_option, precision_option
 from talkies.log import get_logger
 
 log = get_logger(__name__)
@@ -41,6 +42,10 @@ def train_group() -> None:
                    "(or any audio) with NAME.txt (aligned with pocketsphinx) or NAME.phone.json.")
 @click.option("--recorded-fraction", type=click.FloatRange(0, 1), default=0.3, show_default=True,
               help="Share of training crops from --recorded.")
+@click.option("--kokoro-fraction", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of training crops from Kokoro-82M's speech (54 voices; built and cached on first use).")
+@click.option("--kokoro-utterances", type=click.IntRange(1), default=800, show_default=True,
+              help="Kokoro utterances in its corpus (whole blocks of 20).")
 @click.option("--batch", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--crop-seconds", type=click.FloatRange(0, min_open=True), default=3.0, show_default=True)
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=2e-3, show_default=True)
@@ -74,16 +79,24 @@ def evaluate_group() -> None:
 
 
 @evaluate_group.command("lipsync")
-@click.option("--weights", type=_FILE, default=None, help="Weights .npz [default: the shipped weights].")
+@click.option("--weights", type=_FILE, default=None,
+              help="Weights .npz, run in PyTorch (--backend torch) [default: the shipped weights].")
+@backend_option(default="torch", extra=("torch",),
+                help="torch: the weights in PyTorch; any other: the lipsync bundle of that backend and --precision "
+                     "(shipped, in --bundle-dir or $TALKIES_HOME/bundles) through the LipSync task.")
+@precision_option(help="Precision of the bundle (with a backend other than torch).")
+@bundle_dir_option()
 @click.option("--data", multiple=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="Folder of *.wav + *.phone.json, or + a Sphinx *.transcription (repeatable) "
-                   "[default: the LibriVox and cards sets under shared/data/speech].")
+              help="Folder of *.wav + *.phone.json, *.wav + TIMIT *.phn, or + a Sphinx *.transcription (repeatable) "
+                   "[default: the LibriVox, cards and TIMIT sets under shared/data/speech].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--synthetic", type=click.IntRange(0), default=0, metavar="N",
               help="Also score N held-out synthetic utterances, clean and augmented (built once).")
-def evaluate_lipsync(weights: Path | None, data: tuple[Path, ...], as_json: bool, synthetic: int) -> None:
+def evaluate_lipsync(weights: Path | None, backend: str, precision: str, bundle_dir: Path | None,
+                     data: tuple[Path, ...], as_json: bool, synthetic: int) -> None:
     """The lip-sync model beside a loudness-only baseline: coarse accuracy, closure, open and round recall."""
     from talkies.models.lipsync.evaluate import evaluate_sets, report_json, report_text
 
-    report = evaluate_sets(weights, [str(d) for d in data] or None, synthetic=synthetic)
+    report = evaluate_sets(weights, [str(d) for d in data] or None, synthetic=synthetic, backend=backend,
+                           precision=precision, bundle_dir=bundle_dir)
     click.echo(report_json(report) if as_json else report_text(report, synthetic))
