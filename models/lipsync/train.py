@@ -5,7 +5,9 @@
 Data: :func:`data.build_corpus` (cached under ~/.cache/talkies/lipsync-data), ``--festival-fraction`` of
 the utterances from Festival; ``--init`` starts from saved weights (fine-tuning); ``--recorded DIR`` mixes in
 real speech (:mod:`.recorded`): a festvox voice folder with its phone labels, or your own English
-recordings with transcripts (aligned with pocketsphinx), a ``--recorded-fraction`` of the crops. Each step draws random
+recordings with transcripts (aligned with pocketsphinx), a ``--recorded-fraction`` of the crops;
+``--kokoro-fraction`` of the crops come from Kokoro-82M's speech (:mod:`.kokoro_data`, the first
+``--kokoro-utterances``, cached in blocks under $TALKIES_HOME/lipsync-data). Each step draws random
 crops from the synthetic stream, augments them (:mod:`.augment`), masks random mel bands of the
 network's input (SpecAugment-style, against leaning on espeak's exact spectra), and minimises
 cross-entropy on the visemes (``PP`` weighted up, toward closure recall), cross-entropy on the 5 coarse
@@ -70,20 +72,36 @@ def coarse_log_probs(vis_logits, log_group):
 
 class Batcher:
     """Random augmented crops from the corpus stream, deterministic given the seed. With `recorded`
-    (another (pcm, labels) stream), each crop comes from it with probability `recorded_fraction`."""
+    (another (pcm, labels) stream), each crop comes from it with probability `recorded_fraction`; with
+    `kokoro` (the Kokoro corpus), with probability `kokoro_fraction`; the rest from the first stream."""
 
     def __init__(self, pcm: np.ndarray, labels: np.ndarray, *, crop_frames: int, context_frames: int,
                  seed: int, cfg: AugmentConfig, recorded: tuple[np.ndarray, np.ndarray] | None = None,
-                 recorded_fraction: float = 0.0) -> None:
-        self.streams = [(pcm, labels)] + ([recorded] if recorded is not None else [])
+                 recorded_fraction: float = 0.0, kokoro: tuple[np.ndarray, np.ndarray] | None = None,
+                 kokoro_fraction: float = 0.0) -> None:
+        self.streams = [(pcm, labels), recorded, kokoro]
         self.crop, self.context = crop_frames, context_frames
-        for _, stream_labels in self.streams:
-            if len(stream_labels) <= self.crop:
-                raise ValueError(f"{len(stream_labels) / 100:.1f} s of speech is shorter than one "
+        for stream in self.streams:
+            if stream is not None and len(stream[1]) <= self.crop:
+                raise ValueError(f"{len(stream[1]) / 100:.1f} s of speech is shorter than one "
                                  f"{self.crop / 100:.1f} s training crop")
         self.recorded_fraction = recorded_fraction if recorded is not None else 0.0
+        self.kokoro_fraction = kokoro_fraction if kokoro is not None else 0.0
+        if self.recorded_fraction + self.kokoro_fraction > 1.0 + 1e-9:
+            raise ValueError(f"recorded ({recorded_fraction}) and Kokoro ({kokoro_fraction}) fractions "
+                             f"add up to more than 1")
         self.rng = np.random.default_rng(seed)
         self.cfg = cfg
+
+    def _stream(self) -> int:
+        """0 (synthetic), 1 (recorded) or 2 (Kokoro); one draw when any fraction is set (without Kokoro,
+        the draws of the two-stream batcher)."""
+        if self.recorded_fraction + self.kokoro_fraction <= 0:
+            return 0
+        u = self.rng.random()
+        if u < self.recorded_fraction:
+            return 1
+        return 2 if u < self.recorded_fraction + self.kokoro_fraction else 0
 
     def _crop(self, stream: int, start: int) -> np.ndarray:
         return self.streams[stream][0][start * D.HOP:(start + self.crop) * D.HOP].astype(np.float32) / 32768.0
@@ -91,7 +109,7 @@ class Batcher:
     def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
         xs, ys = [], []
         for _ in range(size):
-            k = int(self.recorded_fraction > 0 and self.rng.random() < self.recorded_fraction)
+            k = self._stream()
             s = int(self.rng.integers(0, len(self.streams[k][1]) - self.crop))
             b = int(self.rng.integers(0, len(self.streams[0][1]) - self.crop))  # babble: synthetic speech
             x = augment(self._crop(k, s), self.rng, self.cfg, babble=self._crop(0, b))
@@ -122,7 +140,8 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
           pose_weight: float = 1.0, coarse_weight: float = 0.5, label_smoothing: float = 0.05, workers: int = 1, eval_every: int = 1000,
           validate: bool = True, cache_dir: Path | None = None, threads: int = 1, channels: int | None = None,
           festival_fraction: float = D.FESTIVAL_FRACTION, init: Path | None = None,
-          recorded: Path | None = None, recorded_fraction: float = 0.3) -> dict:
+          recorded: Path | None = None, recorded_fraction: float = 0.3, kokoro_fraction: float = 0.0,
+          kokoro_utterances: int = 800) -> dict:
     import torch
     from torch.nn import functional as F
 
@@ -132,6 +151,8 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
     torch.manual_seed(seed)
     if not 0.0 <= recorded_fraction <= 1.0:
         raise ValueError(f"recorded_fraction {recorded_fraction} is not in [0, 1]")
+    if not 0.0 <= kokoro_fraction <= 1.0 or kokoro_fraction + (recorded_fraction if recorded else 0.0) > 1.0:
+        raise ValueError(f"kokoro_fraction {kokoro_fraction} is not in [0, 1 - recorded_fraction]")
     own = None
     if recorded is not None:
         from .recorded import load_recorded
@@ -140,12 +161,18 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
     pcm, labels = D.build_corpus(utterances, seed=seed, workers=workers, cache_dir=cache_dir,
                                  festival_fraction=festival_fraction)
     log.info("corpus: %.1f min of synthetic speech", len(pcm) / D.SAMPLE_RATE / 60)
+    kokoro = None
+    if kokoro_fraction > 0:
+        from .kokoro_data import build_kokoro_corpus
+
+        kokoro = build_kokoro_corpus(kokoro_utterances, seed=seed, cache_dir=cache_dir)
     crop = int(round(crop_seconds * 100))
     lo, hi = M.LEFT_FRAMES, crop - M.LOOKAHEAD_FRAMES  # loss frames: full context inside the crop
     if hi - lo < 10:
         raise ValueError(f"crop of {crop} frames is too short for {M.LEFT_FRAMES} frames of context")
     batcher = Batcher(pcm, labels, crop_frames=crop, context_frames=lo, seed=seed + 1, cfg=AugmentConfig(),
-                      recorded=own, recorded_fraction=recorded_fraction)
+                      recorded=own, recorded_fraction=recorded_fraction, kokoro=kokoro,
+                      kokoro_fraction=kokoro_fraction)
     if init is not None:
         net = M.load_model(init)
         width = net.trunk.out_channels
@@ -181,6 +208,9 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
         meta["init"] = Path(init).name
     if recorded is not None:
         meta.update(recorded=Path(recorded).name, recorded_fraction=str(recorded_fraction))
+    if kokoro is not None:
+        meta.update(kokoro_fraction=str(kokoro_fraction), kokoro_utterances=str(kokoro_utterances),
+                    kokoro_minutes=f"{len(kokoro[0]) / D.SAMPLE_RATE / 60:.1f}")
 
     def checkpoint(step: int, loss: float) -> None:
         net.eval()
