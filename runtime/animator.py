@@ -132,7 +132,7 @@ def output_size(width: int, height: int, resolution: Resolution) -> tuple[int, i
     return w - w % 2, target
 
 
-def _mouth_colours(image: np.ndarray, landmarks: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+def mouth_colours(image: np.ndarray, landmarks: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """Cavity and teeth colours that suit the photo: a dark lip tone, and the photo's own teeth when
     its mouth is open, else a tooth shade as light as the skin allows."""
     h, w = image.shape[:2]
@@ -153,7 +153,7 @@ def _mouth_colours(image: np.ndarray, landmarks: np.ndarray, scale: float) -> tu
     poly = landmarks[list(INNER_LIP_LOOP), :2]
     x0, y0 = np.maximum(np.floor(poly.min(0)).astype(int), 0)
     x1, y1 = np.minimum(np.ceil(poly.max(0)).astype(int) + 1, [w, h])
-    if PhotoAnimator._lip_gap(landmarks) > 0.04 * scale and x1 > x0 and y1 > y0:  # teeth may show
+    if lip_gap(landmarks) > 0.04 * scale and x1 > x0 and y1 > y0:  # teeth may show
         ys, xs = np.mgrid[y0:y1, x0:x1]
         inside = polygon_mask(np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64), poly)
         pixels = image[y0:y1, x0:x1].reshape(-1, 3)[inside].astype(np.float32)
@@ -165,7 +165,7 @@ def _mouth_colours(image: np.ndarray, landmarks: np.ndarray, scale: float) -> tu
     return np.clip(cavity, 0, 255), np.clip(teeth, 0, 255)
 
 
-def _watermark_patch(text: str, height: int) -> tuple[np.ndarray, np.ndarray]:
+def watermark_patch(text: str, height: int) -> tuple[np.ndarray, np.ndarray]:
     """(RGB patch, alpha) of the visible mark, scaled to the frame height."""
     from PIL import Image, ImageDraw, ImageFont
 
@@ -186,6 +186,62 @@ def _watermark_patch(text: str, height: int) -> tuple[np.ndarray, np.ndarray]:
     colour.paste((255, 255, 255), mask=text_mask)
     a = np.maximum(np.asarray(alpha, np.float32), np.asarray(text_mask, np.float32)) / 255.0
     return np.asarray(colour, np.float32), a[:, :, None]
+
+
+def lip_gap(points: np.ndarray) -> float:
+    """Mean inner-lip opening of 478 face points (px, y down)."""
+    up = points[list(LIPS_UPPER_INNER[2:-2]), 1]
+    lo = points[list(LIPS_LOWER_INNER[2:-2]), 1]
+    return float(np.mean(lo - up))
+
+
+def paint_mouth(frame: np.ndarray, face: np.ndarray, *, gap0: float, scale: float, cavity_colour: np.ndarray,
+                teeth_colour: np.ndarray) -> None:
+    """Paint a cavity and teeth, in place, where the lips of `face` (478 image points) part wider than
+    `gap0` (the pixels' own opening, px); `scale` is the face size (px per eye-corner distance)."""
+    opening = lip_gap(face) - gap0
+    full = 0.035 * scale  # px of extra opening at which the painted mouth is opaque
+    if opening <= 0.5:
+        return
+    alpha = min(1.0, (opening - 0.5) / max(full, 1.0))
+    poly = face[list(INNER_LIP_LOOP), :2]
+    x0 = max(0, int(math.floor(poly[:, 0].min())) - 2)
+    y0 = max(0, int(math.floor(poly[:, 1].min())) - 2)
+    x1 = min(frame.shape[1], int(math.ceil(poly[:, 0].max())) + 3)
+    y1 = min(frame.shape[0], int(math.ceil(poly[:, 1].max())) + 3)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    patch = frame[y0:y1, x0:x1]
+    filled = fill_mouth(patch, poly - np.array([x0, y0], np.float32), cavity_colour=cavity_colour,
+                        teeth_colour=teeth_colour, teeth_size=TEETH_SIZE,
+                        softness=max(1.0, 0.015 * scale))
+    if gap0 > 1.0:
+        # The photo's own mouth is open (teeth showing): keep its warped interior as deep as the
+        # photo's opening below the upper lip, and paint the cavity only further down.
+        upper = face[list(LIPS_UPPER_INNER), :2]
+        order = np.argsort(upper[:, 0])
+        top = np.interp(np.arange(x0, x1), upper[order, 0], upper[order, 1])
+        depth = np.arange(y0, y1)[:, None] - top[None, :]
+        ramp = np.clip((depth - 0.8 * gap0) / (0.5 * gap0 + 1.0), 0.0, 1.0)
+        mask = (alpha * ramp * ramp * (3 - 2 * ramp))[:, :, None]
+        patch[...] = (patch * (1.0 - mask) + filled * mask + 0.5).astype(np.uint8)
+    elif alpha >= 0.999:
+        patch[...] = filled
+    else:
+        patch[...] = (patch * (1.0 - alpha) + filled * alpha + 0.5).astype(np.uint8)
+
+
+def stamp_watermark(frame: np.ndarray, patch: tuple[np.ndarray, np.ndarray]) -> None:
+    """Blend a watermark_patch into the bottom-right corner of `frame`, in place."""
+    colour, alpha = patch
+    height, width = frame.shape[:2]
+    ph, pw = alpha.shape[:2]
+    margin = max(4, height // 60)
+    y0, x0 = height - ph - margin, width - pw - margin
+    if y0 < 0 or x0 < 0:
+        return
+    region = frame[y0:y0 + ph, x0:x0 + pw]
+    region[...] = (region * (1.0 - alpha) + colour * alpha + 0.5).astype(np.uint8)
 
 
 class PhotoAnimator:
@@ -220,9 +276,9 @@ class PhotoAnimator:
         self._verts = np.empty((self.fitted.neutral.shape[0], 3), np.float32)
         self._frame = np.empty_like(self.image)
         self._oval_neutral = self.fitted.neutral[self.mesh.oval].astype(np.float64)
-        self.cavity_colour, self.teeth_colour = _mouth_colours(self.image, self.fitted.landmarks, self.fitted.scale)
+        self.cavity_colour, self.teeth_colour = mouth_colours(self.image, self.fitted.landmarks, self.fitted.scale)
         self._gap0 = self._lip_gap(self.fitted.landmarks)
-        self._wm = _watermark_patch(self.options.watermark_text, out_h) if self.options.watermark else None
+        self._wm = watermark_patch(self.options.watermark_text, out_h) if self.options.watermark else None
 
     # --- planning -------------------------------------------------------------------------------
 
@@ -262,9 +318,7 @@ class PhotoAnimator:
 
     @staticmethod
     def _lip_gap(points: np.ndarray) -> float:
-        up = points[list(LIPS_UPPER_INNER[2:-2]), 1]
-        lo = points[list(LIPS_LOWER_INNER[2:-2]), 1]
-        return float(np.mean(lo - up))
+        return lip_gap(points)
 
     def landmarks_for(self, weights: np.ndarray, pose: np.ndarray | None = None) -> np.ndarray:
         """(478, 3) image landmarks of the animated face for one frame."""
@@ -293,46 +347,11 @@ class PhotoAnimator:
         return frame
 
     def _fill_mouth(self, frame: np.ndarray, face: np.ndarray) -> None:
-        opening = self._lip_gap(face) - self._gap0
-        full = 0.035 * self.fitted.scale  # px of extra opening at which the painted mouth is opaque
-        if opening <= 0.5:
-            return
-        alpha = min(1.0, (opening - 0.5) / max(full, 1.0))
-        poly = face[list(INNER_LIP_LOOP), :2]
-        x0 = max(0, int(math.floor(poly[:, 0].min())) - 2)
-        y0 = max(0, int(math.floor(poly[:, 1].min())) - 2)
-        x1 = min(self.width, int(math.ceil(poly[:, 0].max())) + 3)
-        y1 = min(self.height, int(math.ceil(poly[:, 1].max())) + 3)
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            return
-        patch = frame[y0:y1, x0:x1]
-        filled = fill_mouth(patch, poly - np.array([x0, y0], np.float32), cavity_colour=self.cavity_colour,
-                            teeth_colour=self.teeth_colour, teeth_size=TEETH_SIZE,
-                            softness=max(1.0, 0.015 * self.fitted.scale))
-        if self._gap0 > 1.0:
-            # The photo's own mouth is open (teeth showing): keep its warped interior as deep as the
-            # photo's opening below the upper lip, and paint the cavity only further down.
-            upper = face[list(LIPS_UPPER_INNER), :2]
-            order = np.argsort(upper[:, 0])
-            top = np.interp(np.arange(x0, x1), upper[order, 0], upper[order, 1])
-            depth = np.arange(y0, y1)[:, None] - top[None, :]
-            ramp = np.clip((depth - 0.8 * self._gap0) / (0.5 * self._gap0 + 1.0), 0.0, 1.0)
-            mask = (alpha * ramp * ramp * (3 - 2 * ramp))[:, :, None]
-            patch[...] = (patch * (1.0 - mask) + filled * mask + 0.5).astype(np.uint8)
-        elif alpha >= 0.999:
-            patch[...] = filled
-        else:
-            patch[...] = (patch * (1.0 - alpha) + filled * alpha + 0.5).astype(np.uint8)
+        paint_mouth(frame, face, gap0=self._gap0, scale=self.fitted.scale, cavity_colour=self.cavity_colour,
+                    teeth_colour=self.teeth_colour)
 
     def _stamp(self, frame: np.ndarray) -> None:
-        colour, alpha = self._wm
-        ph, pw = alpha.shape[:2]
-        margin = max(4, self.height // 60)
-        y0, x0 = self.height - ph - margin, self.width - pw - margin
-        if y0 < 0 or x0 < 0:
-            return
-        region = frame[y0:y0 + ph, x0:x0 + pw]
-        region[...] = (region * (1.0 - alpha) + colour * alpha + 0.5).astype(np.uint8)
+        stamp_watermark(frame, self._wm)
 
     def iter_frames(self, plan: FaceMotion) -> Iterator[np.ndarray]:
         """Render the plan's frames one at a time (each yielded array is reused by the next frame)."""
@@ -359,5 +378,5 @@ class PhotoAnimator:
                                size=self.size, plan=plan)
 
 
-__all__ = ["AnimationResult", "METADATA_COMMENT", "PhotoAnimator", "PhotoAnimatorOptions",
-           "WATERMARK_TEXT", "output_size"]
+__all__ = ["AnimationResult", "METADATA_COMMENT", "PhotoAnimator", "PhotoAnimatorOptions", "WATERMARK_TEXT",
+           "lip_gap", "mouth_colours", "output_size", "paint_mouth", "stamp_watermark", "watermark_patch"]

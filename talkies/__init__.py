@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["LipSync", "LipSyncOptions", "LipSyncResult"], "talkies.runtime.lipsync"),
     **dict.fromkeys(["PhotoAnimator", "PhotoAnimatorOptions", "AnimationResult"], "talkies.runtime.animator"),
     **dict.fromkeys(["animate_audio", "animate_text", "reenact"], "talkies.runtime.talking_photo"),
+    **dict.fromkeys(["VideoDubber", "VideoDubberOptions", "VideoDubberResult"], "talkies.runtime.dub"),
     **dict.fromkeys(["Bundle"], "talkies.runtime.bundle"),
     **dict.fromkeys(["write_curves"], "talkies.runtime.formats"),
     **dict.fromkeys(["Blendshape", "Viseme"], "talkies.runtime.blendshapes"),

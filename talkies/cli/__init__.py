@@ -13,7 +13,7 @@ from talkies.log import configure_logging
 
 # Command modules, imported lazily at start-up so each can pull heavy SDKs only when run.
 COMMAND_MODULES = ["models_cmd", "export_cmd", "bundle_cmd", "lipsync_cmd", "track_cmd", "animate_cmd", "bench_cmd",
-                   "model_cmd"]
+                   "model_cmd", "dub_cmd"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
