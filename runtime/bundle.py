@@ -4,6 +4,7 @@ file, measured parity and test vectors. This module reads and verifies them; tar
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -23,6 +24,13 @@ log = get_logger(__name__)
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 TEST_VECTORS = "test_vectors.npz"
+
+# A bundle is untrusted input (an app embeds it): limits checked before anything is read or extracted.
+MANIFEST_MAX_BYTES = 4 << 20
+ZIP_MAX_ENTRIES = 256
+ZIP_MAX_FILE_BYTES = 1 << 30
+ZIP_MAX_TOTAL_BYTES = 2 << 30
+ZIP_MAX_RATIO = 100  # `talkies bundle pack` stores entries; a deflated one this compressible is a bomb
 
 
 @dataclass
@@ -81,7 +89,10 @@ class BundleManifest:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, where: str = MANIFEST) -> "BundleManifest":
+    def from_dict(cls, data: Any, *, where: str = MANIFEST) -> "BundleManifest":
+        if not isinstance(data, dict):
+            raise BundleError(f"{where}: malformed manifest (a JSON {type(data).__name__}, not an object); "
+                              "re-export the bundle")
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise BundleError(f"{where}: schema_version {version!r} is not supported (expected "
@@ -92,9 +103,32 @@ class BundleManifest:
             data["outputs"] = [TensorInfo(**t) for t in data["outputs"]]
             data["parity"] = Parity(**data["parity"])
             data["files"] = [FileEntry(**f) for f in data["files"]]
-            return cls(**data)
-        except (KeyError, TypeError) as exc:
-            raise BundleError(f"{where}: malformed manifest ({exc}); re-export the bundle") from exc
+            manifest = cls(**data)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise BundleError(f"{where}: malformed manifest ({type(exc).__name__}: {exc}); re-export the bundle"
+                              ) from exc
+        manifest._check(where)
+        return manifest
+
+    def _check(self, where: str) -> None:
+        """Types the readers rely on, and every named file a plain path listed inside the bundle."""
+        strings = (self.name, self.target, self.precision, self.model_file)
+        if not all(isinstance(v, str) for v in strings):
+            raise BundleError(f"{where}: malformed manifest (name, target, precision and model_file must be "
+                              "strings); re-export the bundle")
+        for entry in self.files:
+            if not (isinstance(entry.path, str) and isinstance(entry.sha256, str) and isinstance(entry.size, int)):
+                raise BundleError(f"{where}: malformed file entry {entry!r}; re-export the bundle")
+            _check_member_name(entry.path, where)
+        _check_member_name(self.model_file, where)
+        listed = {f.path for f in self.files}
+        if self.model_file not in listed and not any(p.startswith(self.model_file + "/") for p in listed):
+            # (a Core ML .mlpackage is a folder: its files are listed one by one)
+            raise BundleError(f"{where}: model_file {self.model_file!r} is not one of the bundle's listed files")
+        for tensor in (*self.inputs, *self.outputs):
+            if not (isinstance(tensor.name, str) and isinstance(tensor.shape, list)
+                    and all(isinstance(d, int) for d in tensor.shape)):
+                raise BundleError(f"{where}: malformed tensor {tensor!r}; re-export the bundle")
 
 
 def sha256_file(path: Path) -> str:
@@ -105,16 +139,93 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def safe_extract(archive: zipfile.ZipFile, dest: Path) -> None:
-    """Extract a zip, refusing any member whose path escapes `dest` (zip-slip) or is a link."""
-    dest = dest.resolve()
-    for info in archive.infolist():
-        target = (dest / info.filename).resolve()
-        if not target.is_relative_to(dest) or os.path.isabs(info.filename):
-            raise BundleError(f"refusing zip entry {info.filename!r}: its path leaves {dest}")
+_SHA_CACHE: dict[tuple[str, int, int, int], str] = {}
+
+
+def verified_sha256(path: Path) -> str:
+    """sha256 of a file, remembered per (path, mtime, size, inode) so reopening a bundle costs a stat."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, st.st_ino)
+    if key not in _SHA_CACHE:
+        _SHA_CACHE[key] = sha256_file(path)
+    return _SHA_CACHE[key]
+
+
+def _check_member_name(name: str, where: str) -> None:
+    """A bundle names files by plain relative POSIX paths: nothing absolute, no `..`, no backslashes."""
+    parts = name.split("/")
+    if (not name or name.startswith("/") or "\\" in name or ":" in parts[0]
+            or any(p in ("", ".", "..") for p in parts)):
+        raise BundleError(f"{where}: refusing the path {name!r}: its path leaves the bundle (files are plain paths "
+                          "inside it)")
+
+
+def _check_zip(archive: zipfile.ZipFile, source: Path) -> list[zipfile.ZipInfo]:
+    """The central directory against the limits, before any entry is read."""
+    infos = archive.infolist()
+    if len(infos) > ZIP_MAX_ENTRIES:
+        raise BundleError(f"{source}: {len(infos)} zip entries (at most {ZIP_MAX_ENTRIES}); not a talkies bundle")
+    total = 0
+    for info in infos:
+        if info.is_dir():
+            continue
+        _check_member_name(info.filename, str(source))
         if (info.external_attr >> 16) & 0o170000 == 0o120000:
-            raise BundleError(f"refusing zip entry {info.filename!r}: symbolic links are not allowed")
-    archive.extractall(dest)
+            raise BundleError(f"{source}: refusing zip entry {info.filename!r}: symbolic links are not allowed")
+        if info.file_size > ZIP_MAX_FILE_BYTES:
+            raise BundleError(f"{source}: zip entry {info.filename!r} declares {info.file_size} bytes "
+                              f"(at most {ZIP_MAX_FILE_BYTES})")
+        if info.compress_type != zipfile.ZIP_STORED and info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1):
+            raise BundleError(f"{source}: zip entry {info.filename!r} expands {info.file_size} bytes from "
+                              f"{info.compress_size}: refusing a likely zip bomb")
+        total += info.file_size
+    if total > ZIP_MAX_TOTAL_BYTES:
+        raise BundleError(f"{source}: the zip declares {total} bytes in all (at most {ZIP_MAX_TOTAL_BYTES})")
+    return infos
+
+
+def _stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out, source: Path) -> None:
+    """Copy one entry, stopping at its declared size: declared sizes are checked, never trusted."""
+    written = 0
+    with archive.open(info) as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            written += len(block)
+            if written > info.file_size:
+                raise BundleError(f"{source}: zip entry {info.filename!r} holds more than it declares")
+            out.write(block)
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, cap: int, source: Path) -> bytes:
+    info = archive.getinfo(name)
+    if info.file_size > cap:
+        raise BundleError(f"{source}: {name} declares {info.file_size} bytes (at most {cap})")
+
+    buf = io.BytesIO()
+    try:
+        _stream(archive, info, buf, source)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise BundleError(f"{source}: cannot read {name} from the zip ({exc})") from exc
+    return buf.getvalue()
+
+
+def safe_extract(archive: zipfile.ZipFile, dest: Path, source: Path | None = None) -> None:
+    """Extract a zip after checking its central directory: refuses paths that leave `dest` (zip-slip),
+    links, and entries or totals past the limits; streams each entry with a byte cap."""
+    source = source or Path(str(archive.filename))
+    dest = dest.resolve()
+    for info in _check_zip(archive, source):
+        target = (dest / info.filename).resolve()
+        if not target.is_relative_to(dest):
+            raise BundleError(f"{source}: refusing zip entry {info.filename!r}: its path leaves {dest}")
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(target, "wb") as out:
+                _stream(archive, info, out, source)
+        except (zipfile.BadZipFile, EOFError) as exc:
+            raise BundleError(f"{source}: cannot read {info.filename} from the zip ({exc})") from exc
 
 
 def read_manifest(path: str | os.PathLike) -> BundleManifest:
@@ -126,37 +237,62 @@ def read_manifest(path: str | os.PathLike) -> BundleManifest:
     if path.is_file():
         if not zipfile.is_zipfile(path):
             raise BundleError(f"{path} is neither a bundle directory nor a zip")
-        with zipfile.ZipFile(path) as archive:
-            if MANIFEST not in archive.namelist():
-                raise BundleError(f"{path}: no {MANIFEST}; this is not a talkies bundle")
-            raw = archive.read(MANIFEST)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                _check_zip(archive, path)
+                if MANIFEST not in archive.namelist():
+                    raise BundleError(f"{path}: no {MANIFEST}; this is not a talkies bundle")
+                raw = _read_member(archive, MANIFEST, MANIFEST_MAX_BYTES, path)
+        except BundleError:
+            raise
+        except Exception as exc:  # zipfile raises many kinds on hostile bytes: all mean a broken bundle
+            raise BundleError(f"{path}: unreadable zip ({type(exc).__name__}: {exc})") from exc
     else:
-        if not (path / MANIFEST).is_file():
-            raise BundleError(f"{path}: no {MANIFEST}; this is not a talkies bundle")
-        raw = (path / MANIFEST).read_bytes()
+        manifest = path / MANIFEST
+        if manifest.is_symlink() or not manifest.is_file():
+            raise BundleError(f"{path}: no {MANIFEST} (or it is a link); this is not a talkies bundle")
+        if manifest.stat().st_size > MANIFEST_MAX_BYTES:
+            raise BundleError(f"{manifest}: {manifest.stat().st_size} bytes (at most {MANIFEST_MAX_BYTES}); "
+                              "not a talkies manifest")
+        raw = manifest.read_bytes()
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{where}: invalid JSON ({exc})") from exc
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BundleError(f"{where}: invalid JSON ({type(exc).__name__}: {str(exc)[:200]})") from exc
     return BundleManifest.from_dict(data, where=where)
 
 
 class Bundle:
-    """A bundle opened from a directory or a zip (extracted to a private temp dir)."""
+    """A bundle opened from a directory or a zip (extracted to a private temp dir). Opening it checks the
+    manifest and every file's sha256 (cached per file), so no model reaches a backend unverified."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, verify: bool = True):
         self.source = Path(path)
         self._tmp: str | None = None
+        self.manifest = read_manifest(self.source)  # limits and schema before anything is extracted
         if self.source.is_file():
-            if not zipfile.is_zipfile(self.source):
-                raise BundleError(f"{self.source} is neither a bundle directory nor a zip")
             self._tmp = tempfile.mkdtemp(prefix="talkies-bundle-")
-            with zipfile.ZipFile(self.source) as archive:
-                safe_extract(archive, Path(self._tmp))  # refuses paths that leave the folder first
+            try:
+                with zipfile.ZipFile(self.source) as archive:
+                    safe_extract(archive, Path(self._tmp), self.source)
+            except BundleError:
+                self.close()
+                raise
+            except Exception as exc:  # hostile bytes: every failure of the zip reader is a broken bundle
+                self.close()
+                raise BundleError(f"{self.source}: unreadable zip ({type(exc).__name__}: {exc})") from exc
+            except BaseException:
+                self.close()
+                raise
             self.root = Path(self._tmp)
         else:
             self.root = self.source
-        self.manifest = read_manifest(self.source)
+        if verify:
+            try:
+                self.verify_files()
+            except BaseException:
+                self.close()
+                raise
 
     def close(self) -> None:
         if self._tmp:
@@ -177,22 +313,26 @@ class Bundle:
         return self.root / self.manifest.model_file
 
     def verify_files(self) -> None:
-        """Check every listed file's sha256 and that no unlisted model file sneaked in."""
+        """Every listed file present, inside the bundle, no link, with its sha256; nothing unlisted."""
         listed = {f.path for f in self.manifest.files}
-        for entry in self.manifest.files:
-            path = self.root / entry.path
-            if not path.resolve().is_relative_to(self.root.resolve()):
-                raise BundleError(f"{entry.path}: path leaves the bundle")
-            if not path.is_file():
-                raise BundleError(f"{self.source}: missing file {entry.path}")
-            if sha256_file(path) != entry.sha256:
-                raise BundleError(f"{self.source}: {entry.path} has been modified (sha256 mismatch)")
-        for path in self.root.rglob("*"):
+        root = self.root.resolve()
+        for path in sorted(self.root.rglob("*")):
             rel = path.relative_to(self.root).as_posix()
+            if path.is_symlink():
+                raise BundleError(f"{self.source}: {rel} is a symbolic link; bundles never contain links")
             if path.is_file() and rel != MANIFEST and rel not in listed:
                 raise BundleError(f"{self.source}: {rel} is not listed in the manifest")
             if path.suffix in (".pkl", ".pickle", ".pt", ".pth"):
                 raise BundleError(f"{self.source}: {rel} is a pickle; bundles never contain pickle")
+        for entry in self.manifest.files:
+            path = self.root / entry.path
+            if not path.resolve().is_relative_to(root):
+                raise BundleError(f"{self.source}: {entry.path} leaves the bundle")
+            if not path.is_file():
+                raise BundleError(f"{self.source}: missing file {entry.path}")
+            if verified_sha256(path) != entry.sha256:
+                raise BundleError(f"{self.source}: {entry.path} has been modified (sha256 mismatch); "
+                                  "re-export or re-download the bundle")
 
     def test_vectors(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The shipped (inputs, reference outputs), keyed by tensor name."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from talkies.errors import BundleError, UnsupportedTargetError, require
+from talkies.errors import BundleError, TalkiesError, UnsupportedTargetError, require
 from talkies.sdk import disable_openvino_telemetry
 from talkies.runtime.bundle import Bundle, BundleManifest, TensorInfo
 from talkies.types import Backend
@@ -215,7 +215,13 @@ def open_session(manifest: BundleManifest, root: Path, *, threads: int = 1) -> I
     kwargs: dict = {"threads": threads}
     if backend is Backend.OPENVINO:
         kwargs["config"] = manifest.runtime_hints.get("openvino")
-    return ADAPTERS[backend](root / manifest.model_file, manifest.inputs, manifest.outputs, **kwargs)
+    try:
+        return ADAPTERS[backend](root / manifest.model_file, manifest.inputs, manifest.outputs, **kwargs)
+    except TalkiesError:
+        raise
+    except Exception as exc:  # a backend failing on the file is a broken bundle, not a bug of ours
+        raise BundleError(f"{root}: {manifest.model_file} does not load in {manifest.target} "
+                          f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from exc
 
 
 def session_for(bundle: Bundle, *, threads: int | None = None) -> InferenceSession:

@@ -172,8 +172,7 @@ def pack_bundle(path: str | Path, zip_out: str | Path | None = None) -> Path:
     if not path.is_dir():
         raise BundleError(f"{path} is not a bundle directory; pack takes the directory `talkies export` wrote")
     zip_out = check_writable(Path(zip_out) if zip_out else path.with_name(path.name + ".zip"))
-    with Bundle(path) as bundle:
-        bundle.verify_files()
+    with Bundle(path) as bundle:  # verified on opening
         names = [MANIFEST, *sorted(f.path for f in bundle.manifest.files)]
     with atomic_path(zip_out) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
         for name in names:
@@ -228,9 +227,8 @@ def verify_bundle(path: str | Path, *, threads: int = 1) -> VerifyReport:
     """Check the schema and every sha256, then load the model where its backend runs here and replay
     the shipped test vectors within the manifest's tolerance (Core ML off macOS: spec check only).
     Raises BundleError naming the offending file, or ParityError naming the tolerance."""
-    with Bundle(path) as bundle:
+    with Bundle(path) as bundle:  # opening it checks every file's sha256
         manifest = bundle.manifest
-        bundle.verify_files()
         report = VerifyReport(path=str(path), name=manifest.name, target=manifest.target,
                               precision=manifest.precision, schema_version=manifest.schema_version,
                               files_checked=len(manifest.files), replayed=False)
@@ -243,13 +241,7 @@ def verify_bundle(path: str | Path, *, threads: int = 1) -> VerifyReport:
             if manifest.target == "coreml":
                 report.notes.append(_coreml_spec_check(bundle))
             return report
-        try:
-            session = open_session(manifest, bundle.root, threads=threads)
-        except TalkiesError:
-            raise
-        except Exception as exc:  # a backend failing to load a file is a broken bundle, not a bug of ours
-            raise BundleError(f"{path}: {manifest.model_file} does not load in {manifest.target} "
-                              f"({type(exc).__name__}: {exc})") from exc
+        session = open_session(manifest, bundle.root, threads=threads)  # BundleError when the file won't load
         metrics_fn, note = _metrics_for(manifest.name)
         if note:
             report.notes.append(note)
