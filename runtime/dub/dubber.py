@@ -34,11 +34,13 @@ from talkies.log import get_logger, track
 from talkies.runtime import media
 from talkies.runtime.animator import METADATA_COMMENT, WATERMARK_TEXT, lip_gap, mouth_colours, paint_mouth, \
     stamp_watermark, watermark_patch
+from talkies.runtime.blendshapes import Blendshape
 from talkies.runtime.dub.frames import Fit, SourceFrames, output_frames, schedule
 from talkies.runtime.dub.mouth import MouthRetarget
 from talkies.runtime.face.selection import MIN_FACE_SIZE
 from talkies.runtime.motion import FaceMotion
 from talkies.runtime.talking_photo import SILENCE_RMS, load_audio
+from talkies.runtime.visemes import ARKIT_MOUTH, VISEME_INDEX, VISEME_POSES
 from talkies.runtime.warp_mesh import RINGS, build_mesh
 
 log = get_logger(__name__)
@@ -94,7 +96,7 @@ class VideoDubberResult:
     """(width, height)."""
     fps: float
     target: FaceMotion
-    """Per output frame: the speech weights the mouth was given (0 after the speech ends)."""
+    """Per output frame: the speech weights the mouth was given (closures held on p/b/m; 0 after the speech)."""
     source_index: np.ndarray
     """(frames,) the source frame each output frame shows."""
     dubbed: np.ndarray
@@ -113,6 +115,22 @@ class _Track:
     landmarks: np.ndarray
     tracked: np.ndarray
     fps: float
+
+
+def close_bilabials(weights: np.ndarray, visemes: np.ndarray | None) -> np.ndarray:
+    """Lips that meet on p, b and m: where PP is the likeliest viseme, the mouth goes to the PP pose (in
+    proportion to its probability) and mouthClose at least matches jawOpen. LipSync alone often leaves
+    the jaw a little open there, and a real face's lips still touch."""
+    if visemes is None or not len(weights):
+        return weights
+    pp = VISEME_INDEX["PP"]
+    k = np.where(visemes.argmax(axis=1) == pp, np.clip((visemes[:, pp] - 0.4) / 0.4, 0.0, 1.0), 0.0)[:, None]
+    cols = [Blendshape[n].value for n in ARKIT_MOUTH]
+    out = weights.copy()
+    out[:, cols] += k * (VISEME_POSES[pp][None] - out[:, cols])
+    close, jaw = Blendshape.mouthClose.value, Blendshape.jawOpen.value
+    out[:, close] = np.maximum(out[:, close], k[:, 0] * out[:, jaw])
+    return out
 
 
 def _strength(tracked: np.ndarray, ramp: int) -> np.ndarray:
@@ -201,7 +219,8 @@ class VideoDubber:
         n_out = output_frames(len(face.timestamps), len(audio) / sample_rate, fps, opts.fit)
         index = schedule(len(face.timestamps), n_out, opts.fit)
         times = np.arange(n_out) / fps
-        target = motion.sample(times).weights
+        sampled = motion.sample(times)
+        target = close_bilabials(sampled.weights, sampled.visemes)
         target[times >= motion.duration] = 0.0  # after the speech, the mouth rests closed
         strength = _strength(face.tracked, opts.ramp_frames)
         soundtrack = self._soundtrack(audio, sample_rate, n_out / fps, video, info.has_audio)
@@ -332,4 +351,4 @@ class _Renderer:
         return out
 
 
-__all__ = ["Fit", "VideoDubber", "VideoDubberOptions", "VideoDubberResult"]
+__all__ = ["Fit", "VideoDubber", "close_bilabials", "VideoDubberOptions", "VideoDubberResult"]
