@@ -21,7 +21,13 @@ FESTIVAL_VOICES := english/kal_diphone english/ked_diphone us/cmu_us_slt_arctic_
 # npm fetches the Kokoro voices (the kokoro-js package) for `talkies models fetch`.
 KOKORO_PACKAGES := npm
 
-.PHONY: all install models kokoro festival test test-nojit demo bench clean
+# The Khronos glTF validator (npm) checks the GLB/glTF/VRMA files in the tests; it lives in the venv.
+GLTF_VALIDATOR := gltf-validator@2.0.0-dev.3.10
+# `make integration`: Debian's Blender imports and renders the talking-head GLB (its glTF importer needs
+# python3-numpy).
+INTEGRATION_PACKAGES := blender python3-numpy
+
+.PHONY: all install models kokoro festival test test-nojit demo bench clean integration
 
 all: test
 
@@ -31,6 +37,8 @@ $(STAMP): pyproject.toml setup.py
 	# Pin torch first: an unpinned torch pulls gigabytes of CUDA; 2.13.0 resolves to the CPU build.
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[export,dev]'
+	@command -v npm >/dev/null 2>&1 || { $(call apt_install,$(KOKORO_PACKAGES)); }
+	npm install -s --no-audit --no-fund --prefix $(VENV)/node $(GLTF_VALIDATOR)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -63,6 +71,12 @@ test: models festival
 
 test-nojit: $(STAMP)
 	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_kernels_*.py
+
+# Blender, run headless, imports the talking-head GLB and renders three frames (tests/test_formats_blender.py).
+integration: $(STAMP)
+	@if command -v blender >/dev/null 2>&1 && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then :; \
+	else $(call apt_install,$(INTEGRATION_PACKAGES)); fi
+	TALKIES_INTEGRATION=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_formats_blender.py
 
 demo: models
 	$(PY) -m talkies.demo

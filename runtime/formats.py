@@ -1,6 +1,7 @@
 """Formats other tools read: OVR viseme JSON, ARKit JSON, Live Link Face CSV (Unreal), Rhubarb JSON,
-the tracking JSON of landmarks and weights per face, and SRT subtitles. Every curve converter maps from
-the canonical Blendshape order explicitly."""
+the tracking JSON of landmarks and weights per face, and SRT subtitles here; glTF/GLB (runtime/gltf_anim.py)
+and the animation tools' files (runtime/anim_formats.py: Unity, VRMA, Live2D, Godot, Moho, Papagayo) are
+registered in WRITERS too. Every curve converter maps from the canonical Blendshape order explicitly."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from talkies.errors import InputError
-from talkies.io import write_text_atomic
+from talkies.io import atomic_path, write_text_atomic
+from talkies.runtime import anim_formats, gltf_anim
 from talkies.runtime.blendshapes import ARKIT_NAMES, VISEME_NAMES, Blendshape
 from talkies.runtime.motion import POSE_COLUMNS, FaceMotion
 
@@ -49,7 +51,9 @@ VISEME_TO_RHUBARB: dict[str, str] = {
 }
 RHUBARB_MIN_CUE_S = 0.04  # Rhubarb itself never emits cues shorter than about a frame at 24 fps
 
-FORMATS = ("visemes", "arkit", "livelink", "rhubarb")
+#: Keyed formats for animation tools, written by gltf_anim and anim_formats.
+ANIMATION_FORMATS = ("gltf", "glb", "unity", "vrma", "live2d", "godot", "moho", "papagayo")
+FORMATS = ("visemes", "arkit", "livelink", "rhubarb", *ANIMATION_FORMATS)
 
 
 def _round(values: np.ndarray, digits: int = 5) -> list:
@@ -232,16 +236,30 @@ def srt_subtitles(text: str, speech, *, max_words: int = 7, max_seconds: float =
     return "".join(f"{n}\n{_srt_time(a)} --> {_srt_time(b)}\n{line}\n\n" for n, (a, b, line) in enumerate(cues, 1))
 
 
-WRITERS: dict[str, Callable[..., str]] = {
+WRITERS: dict[str, Callable[..., str | bytes]] = {
     "visemes": visemes_json, "arkit": arkit_json, "livelink": livelink_csv, "rhubarb": rhubarb_json,
+    "gltf": gltf_anim.gltf, "glb": gltf_anim.glb, "unity": anim_formats.unity_anim, "vrma": anim_formats.vrma,
+    "live2d": anim_formats.live2d_motion, "godot": anim_formats.godot_tres, "moho": anim_formats.moho_dat,
+    "papagayo": anim_formats.papagayo_pgo,
 }
+#: The file name ending each format is usually given.
+EXTENSIONS = {"visemes": ".json", "arkit": ".json", "livelink": ".csv", "rhubarb": ".json", "gltf": ".gltf",
+              "glb": ".glb", "unity": ".anim", "vrma": ".vrma", "live2d": ".motion3.json", "godot": ".tres",
+              "moho": ".dat", "papagayo": ".pgo"}
 
 
 def write_curves(motion: FaceMotion, path: str | os.PathLike, fmt: str, **kwargs) -> Path:
     """Write `motion` as a curve file in `fmt` (one of WRITERS), atomically."""
     if fmt not in WRITERS:
         raise InputError(f"unknown format {fmt!r}; valid: {', '.join(WRITERS)}")
-    return write_text_atomic(path, WRITERS[fmt](motion, **kwargs))
+    if len(motion) == 0:
+        raise InputError("the motion has no frames; nothing to write")
+    data = WRITERS[fmt](motion, **kwargs)
+    if isinstance(data, str):
+        return write_text_atomic(path, data)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
 
 
 def _estimate_fps(motion: FaceMotion) -> float:

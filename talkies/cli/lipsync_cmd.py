@@ -1,4 +1,5 @@
-"""`talkies lipsync AUDIO --format … -o OUT`: audio → visemes / ARKit / Live Link / Rhubarb curves."""
+"""`talkies lipsync AUDIO --format … -o OUT`: audio → visemes / ARKit / Live Link / Rhubarb curves, or keyed
+curves for animation tools (glTF/GLB, Unity, VRMA, Live2D, Godot, Moho, Papagayo)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 from talkies.cli import cli
 from talkies.cli.options import backend_option, bundle_dir_option, choices, output_option, precision_option, \
     threads_option
+from talkies.cli.track_cmd import head_kwargs, head_options
 from talkies.io import check_writable
 from talkies.runtime.formats import FORMATS, write_curves
 from talkies.types import Expression
@@ -17,7 +19,10 @@ from talkies.types import Expression
 @cli.command()
 @click.argument("audio", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="visemes", show_default=True,
-              help="visemes: OVR JSON at 100 fps; arkit: 52-weight JSON; livelink: Unreal CSV; rhubarb: mouth cues.")
+              help="visemes: OVR JSON at 100 fps; arkit: 52-weight JSON; livelink: Unreal CSV; rhubarb: mouth cues; "
+                   "gltf/glb: morph-target animation; unity: .anim; vrma: VRM animation; live2d: motion3.json; "
+                   "godot: .tres; moho: switch .dat; papagayo: .pgo.")
+@head_options
 @output_option("Output file.")
 @backend_option()
 @precision_option(help="Precision of the lip-sync bundle.")
@@ -29,15 +34,18 @@ from talkies.types import Expression
 @bundle_dir_option("Folder with lip-sync bundles [default: $TALKIES_HOME/bundles, then the shipped ones].")
 @threads_option()
 def lipsync(audio: Path, fmt: str, output: Path, backend: str, precision: str, intensity: float,
-            expression: str, no_smooth: bool, bundle_dir: Path | None, threads: int) -> None:
+            expression: str, no_smooth: bool, bundle_dir: Path | None, threads: int, with_head: bool,
+            apply_to: Path | None) -> None:
     """Lip-sync AUDIO (any file PyAV reads: wav, mp3, m4a, flac, ogg, mp4, mov; any rate or channels)."""
     from talkies.runtime.lipsync import LipSync, LipSyncOptions
 
-    check_writable(output)
+    check_writable(output, inputs=(audio,))
+    kwargs = head_kwargs(fmt, with_head, apply_to)
     options = LipSyncOptions(backend=backend, precision=precision, intensity=intensity, expression=expression,
                              smoothing=not no_smooth, bundle_dir=bundle_dir, threads=threads)
     with LipSync(options) as task:
         motion = task.process_file(audio)
-    kwargs = {"sound_file": str(audio)} if fmt == "rhubarb" else {}
+    if fmt in ("rhubarb", "papagayo"):
+        kwargs["sound_file"] = str(audio)
     write_curves(motion, output, fmt, **kwargs)
     click.echo(f"wrote {output} ({len(motion)} frames, {motion.duration:.2f} s)", err=True)

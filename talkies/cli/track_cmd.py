@@ -14,7 +14,33 @@ from talkies.cli import cli
 from talkies.cli.options import backend_option, bundle_dir_option, output_option, precision_option
 from talkies.io import check_writable, write_text_atomic
 
-TRACK_FORMATS = ("json", "arkit", "livelink")
+from talkies.runtime.formats import ANIMATION_FORMATS
+
+TRACK_FORMATS = ("json", "arkit", "livelink", *ANIMATION_FORMATS)
+
+
+def head_options(func):
+    """--with-head and --apply-to: what a glb/gltf animation plays on. Shared with `talkies lipsync`."""
+    func = click.option("--apply-to", type=click.Path(path_type=Path), default=None,
+                        help="glb: write a copy of this avatar GLB with the animation on its ARKit-named "
+                             "morph targets.")(func)
+    return click.option("--with-head", is_flag=True,
+                        help="glb/gltf: include a face mesh with the 52 ARKit morph targets.")(func)
+
+
+def head_kwargs(fmt: str, with_head: bool, apply_to: Path | None) -> dict:
+    from talkies.errors import InputError
+
+    if (with_head or apply_to is not None) and fmt not in ("glb", "gltf"):
+        raise InputError(f"--with-head and --apply-to go with --format glb (or gltf), not {fmt}")
+    if with_head and apply_to is not None:
+        raise InputError("give --with-head or --apply-to, not both")
+    if apply_to is not None:
+        from talkies.runtime.gltf_anim import read_gltf
+
+        read_gltf(apply_to)  # a corrupt avatar fails before any work
+        return {"apply_to": apply_to}
+    return {"with_head": True} if with_head else {}
 
 
 def model_options(func):
@@ -45,10 +71,12 @@ def _check_input(path: Path) -> bool:
 
 @cli.command("track")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
-@output_option("Output file (faces after the first go to NAME.face<ID>.EXT for arkit/livelink).")
+@output_option("Output file (faces after the first go to NAME.face<ID>.EXT for the curve formats).")
 @click.option("--format", "fmt", type=click.Choice(TRACK_FORMATS), default="json", show_default=True,
               help="json: landmarks, weights, pose per frame and face; arkit: ARKit curve JSON; "
-                   "livelink: Live Link Face CSV.")
+                   "livelink: Live Link Face CSV; gltf/glb, unity, vrma, live2d, godot, moho, papagayo: "
+                   "keyed curves for animation tools.")
+@head_options
 @click.option("--faces", "num_faces", type=click.IntRange(1, 16), default=1, show_default=True,
               help="Most faces to track.")
 @model_options
@@ -56,11 +84,13 @@ def _check_input(path: Path) -> bool:
 @click.option("--calibrate-frames", type=click.IntRange(0, None), default=0, show_default=True,
               help="Use each face's first N frames as its rest pose (video; 0: off).")
 def track_command(input_path: Path, output: Path, fmt: str, num_faces: int, backend: str, precision: str,
-                  bundle_dir: Path | None, no_smooth: bool, calibrate_frames: int) -> None:
+                  bundle_dir: Path | None, no_smooth: bool, calibrate_frames: int, with_head: bool,
+                  apply_to: Path | None) -> None:
     """Track the faces of a photo or video (anything FFmpeg reads) into curves."""
     from talkies.runtime.face import track_image, track_video
 
-    check_writable(output)
+    check_writable(output, inputs=(input_path,))
+    kwargs = head_kwargs(fmt, with_head, apply_to)
     is_photo = _check_input(input_path)
     options = _options(backend, precision, bundle_dir, num_faces=num_faces, smoothing=not no_smooth)
     if is_photo:
@@ -74,7 +104,7 @@ def track_command(input_path: Path, output: Path, fmt: str, num_faces: int, back
     else:
         from talkies.runtime.formats import write_curves
 
-        written = [write_curves(m, _face_path(output, m.face_id), fmt) for m in motions]
+        written = [write_curves(m, _face_path(output, m.face_id), fmt, **kwargs) for m in motions]
     for path in written:
         click.echo(str(path))
 
