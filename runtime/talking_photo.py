@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from talkies.errors import InputError
-from talkies.io import check_writable, write_text_atomic
+from talkies.io import check_sidecar, check_writable, write_text_atomic
 from talkies.log import get_logger
 from talkies.runtime import media
 from talkies.runtime.animator import AnimationResult, PhotoAnimator, PhotoAnimatorOptions
@@ -43,6 +43,11 @@ def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     if not np.isfinite(pcm).all():
         raise InputError(f"{path}: the audio holds NaN or infinite samples")
     return pcm, rate
+
+
+def _paths(*sources) -> list:
+    """The sources given as paths (a photo may also come as pixels), for the output-is-an-input check."""
+    return [s for s in sources if isinstance(s, (str, os.PathLike))]
 
 
 def _default_models(models):
@@ -73,7 +78,7 @@ def animate_audio(photo, audio_path: str | os.PathLike, output: str | os.PathLik
     A silent track gives a video of the face at rest (blinks and idle head motion only), with a warning.
     """
     t0 = time.perf_counter()
-    output = check_writable(output)
+    output = check_writable(output, inputs=_paths(photo, audio_path))
     pcm, rate = load_audio(audio_path)
     animator = _animator(photo, options, models)
     motion = motion_from_audio(pcm, rate)
@@ -93,8 +98,8 @@ def animate_text(photo, text: str, output: str | os.PathLike, options: PhotoAnim
     from talkies.runtime.speech import motion_from_phones
 
     t0 = time.perf_counter()
-    output = check_writable(output)
-    srt_path = check_writable(output.with_suffix(".srt")) if srt else None
+    output = check_writable(output, inputs=_paths(photo))
+    srt_path = check_sidecar(output, output.with_suffix(".srt"), inputs=_paths(photo)) if srt else None
     speech = tts.synthesize(text, voice=voice, rate=rate, pitch=pitch)
     animator = _animator(photo, options, models)
     motion = motion_from_phones(speech)
@@ -125,7 +130,7 @@ def reenact(photo, driver: str | os.PathLike, output: str | os.PathLike, options
     from talkies.runtime.face import FaceTrackerOptions, track_video
 
     t0 = time.perf_counter()
-    output = check_writable(output)
+    output = check_writable(output, inputs=_paths(photo, driver))
     models = _default_models(models)
     info = media.video_info(driver)
     duration = info.duration or ((info.frames or 0) / info.fps if info.fps else 0.0)

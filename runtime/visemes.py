@@ -64,18 +64,24 @@ IPA_VISEMES: dict[str, str] = {
     "o": "oh", "ɔ": "oh", "ɵ": "oh", "ø": "oh", "œ": "oh", "ɞ": "oh",
     # close rounded vowels
     "u": "ou", "ʊ": "ou", "y": "ou", "ʏ": "ou", "ʉ": "ou",
+    # ligatures (Kokoro's vocabulary) and espeak mnemonics some voices leak into their IPA output
+    "ʧ": "CH", "ʤ": "CH", "ʦ": "SS", "ʣ": "SS", "S": "CH", "Z": "CH", "A": "aa", "Φ": "PP",
 }
 
 # marks dropped before lookup: stress, length, syllabic/non-syllabic/nasal/dental/voiceless... marks,
 # palatalisation, glottal onsets ("ʔ", "?") and espeak's "-" (syllable link)
-_DROP = set("ˈˌːˑʲʷˠˤʰ-‿ʔ?") | {"\u0361", "\u035c"}
+_DROP = set("ˈˌːˑʲʷˠˤʰ-‿ʔ?ᵝ") | {"\u0361", "\u035c"}
+# ASCII marks some espeak voices leave in their IPA: tone numbers (Cantonese, Mandarin pinyin), syllable and
+# length marks, and the mnemonic suffixes of dental/retroflex/unreleased sounds. None shapes the mouth.
+_DROP |= set("0123456789.:\"#[`")
 
 _MAX_KEY = max(len(k) for k in IPA_VISEMES)
 
 
 def is_language_switch(name: str) -> bool:
-    """espeak emits ``(en)``-style markers when a word switches language: they are not phonemes."""
-    return name.startswith("(") and name.endswith(")")
+    """espeak emits ``(en)``-style markers when a word switches language: they are not phonemes. Long
+    ones are cut to espeak's 8-byte event name (``(en-us-n``), so the opening bracket is what counts."""
+    return name.startswith("(")
 
 
 def ipa_symbols(name: str) -> list[str]:

@@ -11,6 +11,10 @@ class InputError(TalkiesError, ValueError):
     """Bad user input. The message says what is wrong and how to fix it."""
 
 
+class OutputError(TalkiesError):
+    """An output cannot be written where asked (not a plain file, an input of the run, a full disk...)."""
+
+
 class NoFaceError(TalkiesError):
     """No usable face was found in an image or video."""
 

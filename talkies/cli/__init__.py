@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
 
 import click
 
@@ -33,15 +35,30 @@ def _register_commands() -> None:
                 raise
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so every `finally` (temporary files, half-built bundles) runs.
+    A BaseException: no `except Exception` on the way may swallow it."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: TalkiesError → exit code 2 and one line on stderr; tracebacks only for bugs."""
+    """Entry point: TalkiesError → exit code 2 and one line on stderr; tracebacks only for bugs. SIGINT
+    and SIGTERM both unwind, so no temporary output is left behind."""
     _register_commands()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         cli.main(args=argv, prog_name="talkies", standalone_mode=False)
     except TalkiesError as exc:
         click.echo(f"talkies: error: {exc}", err=True)
         return 2
-    except click.exceptions.Abort:
+    except Terminated:
+        click.echo("talkies: terminated", err=True)
+        return 128 + signal.SIGTERM
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("talkies: aborted", err=True)
         return 130
     except click.ClickException as exc:

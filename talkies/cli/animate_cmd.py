@@ -9,7 +9,7 @@ import click
 
 from talkies.cli import cli
 from talkies.cli.options import backend_option, choices, output_option
-from talkies.io import check_writable
+from talkies.io import check_sidecar, check_writable
 from talkies.log import get_logger
 from talkies.types import Expression, Resolution
 
@@ -80,9 +80,9 @@ def animate_command(photo: Path, output: Path, audio: Path | None, text: str | N
     """
     if (audio is None) == (text is None):
         raise click.UsageError("give exactly one of --audio FILE or --text \"...\"")
-    check_writable(output)
+    check_writable(output, inputs=(photo, audio))
     if text is not None:
-        check_writable(output.with_suffix(".srt"))
+        check_sidecar(output, output.with_suffix(".srt"), inputs=(photo,))
     from talkies.bundles import face_models
     from talkies.runtime import media
     from talkies.runtime.talking_photo import animate_audio, animate_text
@@ -113,7 +113,7 @@ def reenact_command(photo: Path, driver: Path, output: Path, backend: str, **ren
     from talkies.runtime import media
     from talkies.runtime.talking_photo import reenact
 
-    check_writable(output)
+    check_writable(output, inputs=(photo, driver))
     media.read_image(photo)
     media.video_info(driver)
     report = reenact(photo, driver, output, _options(**render), models=face_models(backend))
