@@ -196,18 +196,16 @@ class LipSync:
 
     # ---- AUDIO_CLIPS ----------------------------------------------------------------------------
     def process(self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> FaceMotion:
-        """A whole clip given as an array (mono, or (N, channels)), any sample rate."""
-        audio = np.asarray(audio, np.float32)
-        if audio.ndim == 2:
-            audio = audio.mean(axis=1)
-        if audio.ndim != 1:
-            raise InputError(f"audio must be 1-D (mono) or (samples, channels), got shape {audio.shape}")
+        """A whole clip given as an array (mono, or (N, channels); float, or int16/int32 PCM), any rate."""
+        self._require(RunningMode.AUDIO_CLIPS)
+        audio = as_mono_float(audio)
         if sample_rate != SAMPLE_RATE:
             audio = _resample(audio, sample_rate)
         return self._run_clip([audio], len(audio) / SAMPLE_RATE).to_motion()
 
     def process_file(self, path: str | os.PathLike) -> FaceMotion:
         """Any audio or video file PyAV reads, decoded as a stream (an hour uses bounded memory)."""
+        self._require(RunningMode.AUDIO_CLIPS)
         info = media.audio_info(path)
         motion = self._run_clip(media.iter_audio(path, sample_rate=SAMPLE_RATE, block=self.window), info.duration,
                                 name=Path(path).name)
@@ -298,9 +296,10 @@ class LipSync:
         return np.concatenate(visemes), np.concatenate(mouth), caches, history
 
     def push(self, chunk: np.ndarray) -> LipSyncResult:
-        """Feed 16 kHz mono float32 samples (10–100 ms per call is typical); returns the frames ready."""
+        """Feed 16 kHz samples (10–100 ms per call is typical): mono or (N, channels), which are averaged;
+        float in [-1, 1] or int16/int32 PCM, which is scaled. Returns the frames ready."""
         self._require(RunningMode.AUDIO_STREAM)
-        chunk = np.asarray(chunk, np.float32).reshape(-1)
+        chunk = as_mono_float(chunk)
         if not np.all(np.isfinite(chunk)):
             raise InputError("audio chunk holds NaN or infinite samples")
         self._pushed += len(chunk)
@@ -344,6 +343,20 @@ class LipSync:
         if self.options.running_mode is not mode:
             raise InputError(f"this LipSync runs in {self.options.running_mode.value} mode; create one with "
                              f"running_mode={mode.value!r} for this call")
+
+
+def as_mono_float(audio: np.ndarray) -> np.ndarray:
+    """Mono float32 in [-1, 1] from mono or (samples, channels) audio, float or integer PCM: integers are
+    scaled by their type's full scale (int16 speech is not read 32768 times too loud), channels averaged."""
+    audio = np.asarray(audio)
+    if audio.ndim not in (1, 2):
+        raise InputError(f"audio must be 1-D (mono) or (samples, channels), got shape {audio.shape}")
+    if np.issubdtype(audio.dtype, np.integer):
+        info = np.iinfo(audio.dtype)
+        half = (float(info.max) + 1.0) if info.min < 0 else (float(info.max) + 1.0) / 2.0
+        audio = ((audio.astype(np.float64) - (0.0 if info.min < 0 else half)) / half).astype(np.float32)
+    audio = audio.astype(np.float32, copy=False)
+    return audio.mean(axis=1) if audio.ndim == 2 else audio
 
 
 def _resample(audio: np.ndarray, rate: int) -> np.ndarray:

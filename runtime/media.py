@@ -29,20 +29,56 @@ def is_image(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
-def read_image(path: str | os.PathLike, *, max_side: int = MAX_IMAGE_SIDE) -> np.ndarray:
-    """An RGB uint8 H×W×3 array; EXIF rotation applied; larger than `max_side` is downscaled."""
+# A photo decodes to about 3 bytes per pixel: beyond this many pixels only a JPEG (decoded at a reduced
+# scale) is read; anything else would take gigabytes, so it is refused with what to do.
+MAX_DECODE_PIXELS = 64_000_000
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A decoded photo and how its pixels map back to the file's: original = decoded × scale."""
+
+    pixels: np.ndarray
+    """RGB uint8 H×W×3, EXIF rotation applied, at most MAX_IMAGE_SIDE on its long side."""
+    scale: tuple[float, float]
+    """(x, y) original pixels per decoded pixel (1, 1 unless the photo was shrunk on load)."""
+    original_size: tuple[int, int]
+    """(width, height) of the photo as stored, after EXIF rotation."""
+
+
+def open_photo(path: str | os.PathLike, *, max_side: int = MAX_IMAGE_SIDE) -> Photo:
+    """Decode a photo within a memory cap: a large JPEG decodes at a reduced scale (libjpeg's DCT
+    scaling), others beyond MAX_DECODE_PIXELS are refused; larger than `max_side` is downscaled."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = _existing(path)
     try:
         with Image.open(path) as img:
+            width, height = img.size
+            if width * height > MAX_DECODE_PIXELS and img.format != "JPEG":
+                raise InputError(f"{path}: {width}×{height} is too large to decode ({width * height / 1e6:.0f} "
+                                 f"megapixels, at most {MAX_DECODE_PIXELS / 1e6:.0f} unless JPEG); downscale it")
+            if max(width, height) > max_side and img.format == "JPEG":
+                shrink = max_side / max(width, height)
+                img.draft("RGB", (int(width * shrink) + 1, int(height * shrink) + 1))
             img = ImageOps.exif_transpose(img).convert("RGB")
+            long_side, short_side = max(width, height), min(width, height)  # EXIF may have turned it
+            original = (long_side, short_side) if img.width >= img.height else (short_side, long_side)
             if max(img.size) > max_side:
-                scale = max_side / max(img.size)
-                img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.LANCZOS)
-            return np.asarray(img, dtype=np.uint8).copy()
+                shrink = max_side / max(img.size)
+                img = img.resize((round(img.width * shrink), round(img.height * shrink)), Image.Resampling.LANCZOS)
+            pixels = np.asarray(img, dtype=np.uint8).copy()
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"{path}: too large to decode ({exc}); downscale it") from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise InputError(f"{path}: not a readable image ({exc}); give a JPEG or PNG photo") from exc
+    h, w = pixels.shape[:2]
+    return Photo(pixels, (original[0] / w, original[1] / h), original)
+
+
+def read_image(path: str | os.PathLike, *, max_side: int = MAX_IMAGE_SIDE) -> np.ndarray:
+    """An RGB uint8 H×W×3 array; EXIF rotation applied; larger than `max_side` is downscaled."""
+    return open_photo(path, max_side=max_side).pixels
 
 
 def _open_container(path: Path):

@@ -267,9 +267,9 @@ def test_rest_frame_is_the_photo_and_frames_reuse_one_buffer(grace):
         frame = grace.render_frame(zero)
     finally:
         grace.options.watermark = True
-        from talkies.runtime.animator import _watermark_patch
+        from talkies.runtime.animator import watermark_patch
 
-        grace._wm = _watermark_patch(grace.options.watermark_text, grace.height)
+        grace._wm = watermark_patch(grace.options.watermark_text, grace.height)
     np.testing.assert_array_equal(frame, read_image(grace_hopper_path()))
     plan = grace.plan(None, 0.2)
     ids = {id(f) for f in grace.iter_frames(plan)}

@@ -144,3 +144,68 @@ def test_every_espeak_voice_maps_every_phoneme_to_a_viseme():
         text = f"{random_text(rng, voice.language)} сделала 123, 你好."
         motion = motion_from_phones(espeak.synthesize(text, voice=name))
         assert len(motion) > 0, name
+
+
+def test_a_huge_png_is_a_one_line_error(tmp_path, capsys):
+    from PIL import Image
+
+    huge = tmp_path / "huge.png"
+    Image.new("L", (20000, 20000)).save(huge, optimize=False)  # a few MB on disk, 400 megapixels decoded
+    code, err = _cli(capsys, "faces", huge)
+    assert code == 2 and "too large" in err and err.count("\n") == 1
+
+
+def test_a_large_photo_reports_faces_in_its_own_pixels(tmp_path):
+    """A 6827×8000 JPEG decodes at a reduced scale (within a memory cap), and the faces come back in the
+    file's pixels: the box matches the one found on a small copy, scaled."""
+    from PIL import Image
+
+    from talkies.runtime.face import FaceTracker, FaceTrackerOptions
+    from talkies.runtime.media import open_photo
+
+    with Image.open(grace_hopper_path()) as img:
+        small = img.convert("RGB").resize((1707, 2000))
+        big = img.convert("RGB").resize((6827, 8000))
+    small.save(tmp_path / "small.jpg", quality=95)
+    big.save(tmp_path / "big.jpg", quality=95)
+    del big
+    photo = open_photo(tmp_path / "big.jpg")
+    assert max(photo.pixels.shape) <= 3840 and photo.original_size == (6827, 8000)
+    with FaceTracker(FaceTrackerOptions(backend="onnx")) as tracker:
+        b_big = tracker.detect(tmp_path / "big.jpg").faces[0].box
+        b_small = tracker.detect(tmp_path / "small.jpg").faces[0].box
+        d_big = tracker.detect_faces(tmp_path / "big.jpg")[0].box
+    scale = np.array([6827 / 1707, 8000 / 2000] * 2)
+    np.testing.assert_allclose(b_big, b_small * scale, rtol=0.03, atol=20)
+    np.testing.assert_allclose(d_big, b_small * scale, rtol=0.1, atol=80)
+
+
+def test_push_takes_stereo_and_int16_and_process_file_needs_clip_mode(tmp_path, wav):
+    from talkies.errors import InputError
+    from talkies.runtime.lipsync import LipSync, LipSyncOptions, RunningMode, as_mono_float
+
+    mono = as_mono_float(np.array([0.5, -0.25], np.float32))
+    np.testing.assert_array_equal(as_mono_float(np.array([[0.5, 0.5], [-0.25, -0.25]], np.float32)), mono)
+    np.testing.assert_allclose(as_mono_float(np.array([16384, -8192], np.int16)), mono)
+    sp = speech("Bob made a map.")
+    from talkies.runtime.lipsync import _resample
+
+    pcm16 = _resample(sp.float32(), sp.sample_rate)
+    ints = (np.clip(pcm16, -1, 1) * 32767).astype(np.int16)
+    options = LipSyncOptions(running_mode=RunningMode.AUDIO_STREAM)
+    with LipSync(options) as a, LipSync(options) as b:
+        a.push(pcm16)
+        b.push(np.stack([ints, ints], axis=1))
+        va, vb = a.flush().visemes, b.flush().visemes
+    assert va.shape == vb.shape and np.abs(va - vb).max() < 0.05
+    with LipSync(options) as task, pytest.raises(InputError, match="running_mode='audio_clips'"):
+        task.process_file(wav)
+
+
+@pytest.mark.parametrize("args", [["lipsync", "{wav}", "-o", "{out}", "--threads", "0"],
+                                  ["export", "tiny_convnet", "-o", "{out}", "--threads", "0"],
+                                  ["bench", "-o", "{out}", "--threads", "0,1"]])
+def test_zero_threads_are_refused(tmp_path, wav, capsys, args):
+    code = main([a.format(wav=wav, out=tmp_path / "o") for a in args])
+    err = capsys.readouterr().err
+    assert code == 2 and ("0 is not in the range" in err or "0 is not in the range 1" in err)

@@ -36,6 +36,11 @@ class FaceDetection:
     def width(self) -> float:
         return float(self.box[2] - self.box[0])
 
+    def rescaled(self, scale: tuple[float, float]) -> FaceDetection:
+        """The same face in the pixels of an image `scale` (x, y) times larger."""
+        xy = np.array(scale, np.float32)
+        return FaceDetection(self.box * np.tile(xy, 2), self.keypoints * xy, self.score)
+
     @property
     def height(self) -> float:
         return float(self.box[3] - self.box[1])

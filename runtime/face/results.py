@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,16 @@ class FaceTrackerResult:
 
     def face(self, face_id: int) -> TrackedFace | None:
         return next((f for f in self.faces if f.face_id == face_id), None)
+
+    def rescaled(self, scale: tuple[float, float]) -> FaceTrackerResult:
+        """The same faces in the pixels of an image `scale` (x, y) times larger: a photo shrunk on load
+        reports its faces where they are in the file."""
+        sx, sy = scale
+        xyz = np.array([sx, sy, sx], np.float32)
+        faces = tuple(dataclasses.replace(f, landmarks=f.landmarks * xyz,
+                                          box=f.box * np.array([sx, sy, sx, sy], np.float32)) for f in self.faces)
+        h, w = self.image_size
+        return dataclasses.replace(self, faces=faces, image_size=(round(h * sy), round(w * sx)))
 
     def motions(self, fps: float = 30.0) -> list[FaceMotion]:
         """One single-frame FaceMotion per face (a photo's curves), landmarks in its extras."""

@@ -33,7 +33,7 @@ from talkies.runtime.face.results import FaceTrackerResult, TrackedFace
 from talkies.runtime.face.sessions import FaceModels
 from talkies.runtime.face.pose import estimate_pose
 from talkies.runtime.face.roi import Roi, landmark_box, roi_from_detection, roi_from_landmarks
-from talkies.runtime.media import iter_video, read_image, video_info
+from talkies.runtime.media import iter_video, open_photo, read_image, video_info
 from talkies.runtime.motion import FaceMotion
 
 log = get_logger(__name__)
@@ -57,6 +57,14 @@ class _Track:
     weight_filter: OneEuroFilter | None = None
     calibration: Calibration | None = None
     rest_samples: list[np.ndarray] = field(default_factory=list)
+
+
+def _photo(image: np.ndarray | str | os.PathLike) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """Pixels, and for a file shrunk on load the scale back to the file's pixels (else None)."""
+    if isinstance(image, (str, os.PathLike)):
+        photo = open_photo(image)
+        return photo.pixels, (None if photo.scale == (1.0, 1.0) else photo.scale)
+    return as_image(image), None
 
 
 def as_image(image: np.ndarray | str | os.PathLike) -> np.ndarray:
@@ -110,10 +118,12 @@ class FaceTracker:
     # --- public API ------------------------------------------------------------------------------
 
     def detect(self, image: np.ndarray | str | os.PathLike) -> FaceTrackerResult:
-        """IMAGE mode: faces of one photo (empty result when there is none)."""
+        """IMAGE mode: faces of one photo (empty result when there is none), in the photo's own pixels."""
         self._require_mode(RunningMode.IMAGE, "detect")
+        pixels, scale = _photo(image)
         with self._lock:
-            return self._process(as_image(image), None, tracking=False)
+            result = self._process(pixels, None, tracking=False)
+        return result if scale is None else result.rescaled(scale)
 
     def detect_for_video(self, image: np.ndarray, timestamp_ms: int) -> FaceTrackerResult:
         """VIDEO mode: faces of one decoded frame; timestamps must increase from call to call."""
@@ -141,8 +151,10 @@ class FaceTracker:
 
     def detect_faces(self, image: np.ndarray | str | os.PathLike) -> list[FaceDetection]:
         """The detector alone: face boxes, keypoints and scores in image pixels, best first."""
+        pixels, scale = _photo(image)
         with self._lock:
-            return self.detector.detect(as_image(image))
+            found = self.detector.detect(pixels)
+        return found if scale is None else [d.rescaled(scale) for d in found]
 
     def calibrate(self, neutral_image: np.ndarray | str | os.PathLike | None = None, *,
                   frames: int = 30) -> Calibration | None:

@@ -120,11 +120,9 @@ def faces_command(photo: Path, backend: str, precision: str, bundle_dir: Path | 
     """List the faces of a photo: box, size and detector score."""
     from talkies.errors import NoFaceError
     from talkies.runtime.face import FaceTracker
-    from talkies.runtime.media import read_image
 
-    image = read_image(photo)
     with FaceTracker(_options(backend, precision, bundle_dir)) as tracker:
-        detections = tracker.detect_faces(image)
+        detections = tracker.detect_faces(photo)  # in the photo's own pixels, however large
     if not detections:
         raise NoFaceError(f"no face found in {photo}; give a photo with a visible, roughly frontal face")
     for i, det in enumerate(detections):
