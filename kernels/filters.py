@@ -25,7 +25,7 @@ import numpy as np
 from talkies.errors import InputError
 
 from ._validate import all_finite, as_f32, as_f32_unchecked, as_f64, as_scalar, check_out
-from .config import jit
+from .config import jit, run
 
 MIN_CUTOFF = 0.05
 BETA = 80.0
@@ -182,7 +182,8 @@ class OneEuroFilter:
         elif xs.shape[1:] != self._shape:
             raise InputError(f"x rows have shape {xs.shape[1:]} but this filter runs on {self._shape}; call reset() first")
         out = np.empty_like(flat)
-        _run(flat, ts, np.full(n_frames, self._scale, np.float64), self._state, self._clock, self._params, out)
+        run(_run, flat, ts, np.full(n_frames, self._scale, np.float64), self._state, self._clock, self._params, out,
+            work=flat.size)
         return out.reshape(xs.shape)
 
 

@@ -6,11 +6,10 @@ import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+if TYPE_CHECKING:  # rich loads on the first bar or log line, not at start-up
+    from rich.progress import Progress
 
 T = TypeVar("T")
 
@@ -20,6 +19,9 @@ def get_logger(name: str) -> logging.Logger:
 
 
 def configure_logging(verbose: int = 0) -> None:
+    from rich.console import Console
+    from rich.logging import RichHandler
+
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(message)s",
                         handlers=[RichHandler(show_path=False, console=Console(stderr=True))], force=True)
@@ -34,6 +36,10 @@ def progress_enabled() -> bool:
 
 
 def make_progress(transient: bool = True) -> Progress:
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
     # The bar writes to the stderr of its creation time, so SDK output captured by a later
     # redirect_stdout/redirect_stderr (the toolchain silences converters that way) cannot swallow it.
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -13,12 +13,51 @@ from talkies import __version__
 from talkies.errors import TalkiesError
 from talkies.log import configure_logging
 
-# Command modules, imported lazily at start-up so each can pull heavy SDKs only when run.
+# Command modules. A command's module (and what it imports) loads only when that command runs: the
+# table gives each command's module and one-line help, so `talkies --help` imports none of them.
 COMMAND_MODULES = ["models_cmd", "export_cmd", "bundle_cmd", "lipsync_cmd", "track_cmd", "animate_cmd", "bench_cmd",
-                   "model_cmd", "dub_cmd"]
+                   "model_cmd", "dub_cmd", "batch_cmd", "studio_cmd"]
+COMMANDS: dict[str, tuple[str, str]] = {
+    "animate": ("animate_cmd", "Make a talking-photo video: PHOTO speaks --audio FILE or --text \"...\"."),
+    "bench": ("bench_cmd", "Benchmark MODELS on each target and precision."),
+    "bundle": ("bundle_cmd", "Verify, pack and inspect exported bundles."),
+    "dub": ("dub_cmd", "Re-lip-sync a talking VIDEO to new speech (--audio or --text)."),
+    "evaluate": ("model_cmd", "Score a model family on real validation speech."),
+    "export": ("export_cmd", "Export MODEL to bundles: compile, quantize, measure parity."),
+    "faces": ("track_cmd", "List the faces of a photo: box, size and detector score."),
+    "lipsync": ("lipsync_cmd", "Lip-sync AUDIO (any file PyAV reads) into curves."),
+    "models": ("models_cmd", "Registered models, their licence and source; `models fetch` downloads them."),
+    "reenact": ("animate_cmd", "Drive PHOTO with the face in a --driver video."),
+    "track": ("track_cmd", "Track the faces of a photo or video into curves."),
+    "train": ("model_cmd", "Train a model family here, on the CPU."),
+    "voices": ("animate_cmd", "List the text-to-speech voices of every engine."),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Imports a command's module on first use; help lists the table without importing anything."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        if any(m not in {mod for mod, _ in COMMANDS.values()} for m in COMMAND_MODULES):
+            _register_commands()  # a module without a table entry: find its commands by importing it
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands:
+            if name in COMMANDS:
+                importlib.import_module(f"talkies.cli.{COMMANDS[name][0]}")
+            else:
+                _register_commands()
+        return self.commands.get(name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1] if name in COMMANDS else (self.get_command(ctx, name).get_short_help_str()))
+                for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="talkies")
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 def cli(verbose: int) -> None:
@@ -47,7 +86,6 @@ def _on_sigterm(signum, frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: TalkiesError → exit code 2 and one line on stderr; tracebacks only for bugs. SIGINT
     and SIGTERM both unwind, so no temporary output is left behind."""
-    _register_commands()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
