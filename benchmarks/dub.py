@@ -83,13 +83,15 @@ def peak_memory(workdir: Path, minutes: float) -> dict:
         long_video(video, minutes)
     pcm, rate = speech_clip(10.0)
     wav = _wav(workdir / "speech10.wav", pcm, rate)
-    code = ("import resource, time, sys\n"
+    # VmHWM, not getrusage: ru_maxrss carries the forking parent's peak across exec on Linux
+    code = ("import time\n"
             "from talkies.runtime.dub import VideoDubber\n"
             "from talkies.bundles import face_models\n"
             "t0 = time.perf_counter()\n"
             f"with VideoDubber(models=face_models('auto')) as d: r = d.dub_audio({str(video)!r}, {str(wav)!r}, "
             f"{str(workdir / 'long_out.mp4')!r})\n"
-            "print(r.frames, time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+            "hwm = next(line for line in open('/proc/self/status') if line.startswith('VmHWM'))\n"
+            "print(r.frames, time.perf_counter() - t0, hwm.split()[1])\n")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
     frames, wall, rss_kb = int(out[-3]), float(out[-2]), int(out[-1])
     return {"video_minutes": minutes, "frames": frames, "wall_s": round(wall, 1),
