@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import bisect
 import csv
-import io
 import json
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -94,18 +93,44 @@ def parse_livelink_timecode(code: str, fps: float) -> float:
         raise InputError(f"bad Live Link timecode {code!r}; expected HH:MM:SS:FF.mmm") from exc
 
 
-def livelink_csv(motion: FaceMotion) -> str:
+def livelink_timecodes(times: np.ndarray, fps: float) -> np.ndarray:
+    """livelink_timecode for every time at once, as (N, 1, width) text tokens."""
+    from talkies.runtime.fixed_text import int_tokens, joined
+
+    t = np.asarray(times, np.float64)
+    whole = np.floor(t)
+    frames = (t - whole) * fps
+    frame = np.floor(frames + 1e-9)
+    sub = np.rint((frames - frame) * 1000)
+    carry = sub == 1000
+    frame, sub = frame + carry, np.where(carry, 0, sub)
+    h, rem = np.divmod(whole.astype(np.int64), 3600)
+    m, s = np.divmod(rem, 60)
+    return joined([int_tokens(h, 2), int_tokens(m, 2), int_tokens(s, 2), int_tokens(frame, 2), int_tokens(sub, 3)],
+                  [":", ":", ":", "."])
+
+
+LIVELINK_BLOCK = 20_000  # rows formatted at once: the arrays stay small, the file streams out
+
+
+def livelink_chunks(motion: FaceMotion, *, block: int = LIVELINK_BLOCK) -> Iterator[bytes]:
+    """Live Link Face CSV in pieces: the header, then `block` rows at a time, each built with numpy for
+    all its rows at once (an hour of curves in seconds, in bounded memory)."""
+    from talkies.runtime.fixed_text import csv_rows, fixed_tokens, text_token
+
     fps = motion.fps or _estimate_fps(motion)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(LIVELINK_HEADER)
-    for i, t in enumerate(motion.timestamps):
-        yaw, pitch, roll = motion.head_pose[i, :3]
-        row = [livelink_timecode(float(t), fps), LIVELINK_COUNT]
-        row += [f"{v:.6f}" for v in motion.weights[i, _LIVELINK_TO_ARKIT]]
-        row += [f"{v:.6f}" for v in (yaw, pitch, roll)] + ["0.000000"] * 6
-        writer.writerow(row)
-    return buf.getvalue()
+    yield (",".join(LIVELINK_HEADER) + "\n").encode("ascii")
+    for start in range(0, len(motion), block):
+        rows = slice(start, start + block)
+        n = len(motion.timestamps[rows])
+        values = np.concatenate([motion.weights[rows][:, _LIVELINK_TO_ARKIT], motion.head_pose[rows, :3],
+                                 np.zeros((n, 6), np.float32)], axis=1)
+        yield csv_rows([livelink_timecodes(motion.timestamps[rows], fps), text_token(str(LIVELINK_COUNT), n),
+                        fixed_tokens(values, 6)])
+
+
+def livelink_csv(motion: FaceMotion) -> bytes:
+    return b"".join(livelink_chunks(motion))
 
 
 def read_livelink_csv(path: str | os.PathLike, fps: float = 60.0) -> FaceMotion:
@@ -243,6 +268,8 @@ WRITERS: dict[str, Callable[..., str | bytes]] = {
     "papagayo": anim_formats.papagayo_pgo,
 }
 #: The file name ending each format is usually given.
+#: Writers that stream their file in pieces (write_curves prefers them).
+STREAMING: dict[str, Callable[..., Iterator[bytes]]] = {"livelink": livelink_chunks}
 EXTENSIONS = {"visemes": ".json", "arkit": ".json", "livelink": ".csv", "rhubarb": ".json", "gltf": ".gltf",
               "glb": ".glb", "unity": ".anim", "vrma": ".vrma", "live2d": ".motion3.json", "godot": ".tres",
               "moho": ".dat", "papagayo": ".pgo"}
@@ -254,6 +281,11 @@ def write_curves(motion: FaceMotion, path: str | os.PathLike, fmt: str, **kwargs
         raise InputError(f"unknown format {fmt!r}; valid: {', '.join(WRITERS)}")
     if len(motion) == 0:
         raise InputError("the motion has no frames; nothing to write")
+    if fmt in STREAMING:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            for chunk in STREAMING[fmt](motion, **kwargs):
+                fh.write(chunk)
+        return Path(path)
     data = WRITERS[fmt](motion, **kwargs)
     if isinstance(data, str):
         return write_text_atomic(path, data)

@@ -113,3 +113,26 @@ def test_resample():
     resampled = motion.sample(np.array([0.05, 0.5]))
     np.testing.assert_allclose(resampled.weights[0], (motion.weights[0] + motion.weights[1]) / 2, atol=1e-6)
     np.testing.assert_allclose(resampled.weights[1], motion.weights[5], atol=1e-6)
+
+
+def test_livelink_numbers_are_those_of_per_value_formatting():
+    """The vectorised Live Link writer gives the bytes of one Python format call per value (rounding,
+    negative zero, hours past 99, frame carry), in blocks smaller than the clip."""
+    import io
+
+    rng = np.random.default_rng(3)
+    for fps, n, block in [(100.0, 2500, 700), (30.0, 900, 10_000), (59.94, 1000, 333)]:
+        weights = rng.random((n, 52)).astype(np.float32)
+        weights[::7] = 0.0
+        pose = (rng.normal(size=(n, 6)) * 4).astype(np.float32)
+        pose[::5, 0], pose[::13, 1], pose[::17, 2] = -0.0, -1e-9, 123.456
+        motion = FaceMotion(np.arange(n) / fps + 3600 * 101, weights, pose, fps=fps)
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(formats.LIVELINK_HEADER)
+        for i, t in enumerate(motion.timestamps):
+            row = [formats.livelink_timecode(float(t), fps), formats.LIVELINK_COUNT]
+            row += [f"{v:.6f}" for v in weights[i, formats._LIVELINK_TO_ARKIT]]
+            row += [f"{v:.6f}" for v in pose[i, :3]] + ["0.000000"] * 6
+            writer.writerow(row)
+        assert b"".join(formats.livelink_chunks(motion, block=block)) == buf.getvalue().encode()
