@@ -19,6 +19,7 @@ COMMAND_MODULES = ["models_cmd", "export_cmd", "bundle_cmd", "lipsync_cmd", "tra
                    "model_cmd", "dub_cmd", "batch_cmd", "studio_cmd"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "animate": ("animate_cmd", "Make a talking-photo video: PHOTO speaks --audio FILE or --text \"...\"."),
+    "batch": ("batch_cmd", "Run a CSV or JSONL file of jobs (animate, dub, lipsync, track) on a pool or Ray."),
     "bench": ("bench_cmd", "Benchmark MODELS on each target and precision."),
     "bundle": ("bundle_cmd", "Verify, pack and inspect exported bundles."),
     "dub": ("dub_cmd", "Re-lip-sync a talking VIDEO to new speech (--audio or --text)."),
