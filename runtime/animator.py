@@ -31,11 +31,12 @@ import numpy as np
 
 from talkies import __version__
 from talkies.errors import InputError
-from talkies.kernels import fill_mouth, warp
+from talkies.kernels import warp
 from talkies.log import get_logger, track
-from talkies.runtime.blendshapes import NUM_BLENDSHAPES
+from talkies.runtime.blendshapes import NUM_BLENDSHAPES, Blendshape, Viseme
 from talkies.runtime.face.selection import MIN_FACE_SIZE, detect_faces, select_face
 from talkies.runtime.motion import FaceMotion
+from talkies.runtime.mouth_interior import MouthPalette, render_interior
 from talkies.runtime.performance import add_performance, expression_weights, finish_weights
 from talkies.runtime.rig import INNER_LIP_LOOP, LIPS_LOWER_INNER, LIPS_UPPER_INNER, FaceRig, FittedFace, polygon_mask
 from talkies.runtime.warp_mesh import RINGS, build_mesh
@@ -45,7 +46,10 @@ log = get_logger(__name__)
 
 WATERMARK_TEXT = "AI-generated"
 METADATA_COMMENT = f"synthesised by talkies {__version__}"
-TEETH_SIZE = 0.11  # height of the upper-teeth band, as a fraction of the mouth width
+_TONGUE = Blendshape.tongueOut.value
+#: Outer and inner lip points whose midpoints lie on the lips' red.
+_LIP_BODY = ((37, 267, 84, 314, 0, 17), (81, 311, 87, 317, 13, 14))
+_TONGUE_VISEMES = [Viseme.TH.value, Viseme.nn.value, Viseme.DD.value]
 MAX_INTENSITY = 2.0
 
 
@@ -143,7 +147,9 @@ def mouth_colours(image: np.ndarray, landmarks: np.ndarray, scale: float) -> tup
         xy[:, 1] = np.clip(xy[:, 1], 0, h - 1)
         return image[xy[:, 1], xy[:, 0]].astype(np.float32).mean(0)
 
-    lips = sample(INNER_LIP_LOOP)
+    body = np.round(0.5 * (landmarks[list(_LIP_BODY[0]), :2] + landmarks[list(_LIP_BODY[1]), :2])).astype(int)
+    body = np.clip(body, 0, [w - 1, h - 1])
+    lips = 0.5 * (sample(INNER_LIP_LOOP) + image[body[:, 1], body[:, 0]].astype(np.float32).mean(0))
     skin = sample((50, 280, 101, 330, 151, 9, 8))
     cavity = lips * 0.22
     lum = float(skin @ np.array([0.299, 0.587, 0.114]))
@@ -196,9 +202,10 @@ def lip_gap(points: np.ndarray) -> float:
 
 
 def paint_mouth(frame: np.ndarray, face: np.ndarray, *, gap0: float, scale: float, cavity_colour: np.ndarray,
-                teeth_colour: np.ndarray) -> None:
-    """Paint a cavity and teeth, in place, where the lips of `face` (478 image points) part wider than
-    `gap0` (the pixels' own opening, px); `scale` is the face size (px per eye-corner distance)."""
+                teeth_colour: np.ndarray, tongue: float = 0.0, palette: MouthPalette | None = None) -> None:
+    """Paint the mouth interior (runtime.mouth_interior: cavity, tongue, lower and upper teeth), in place,
+    where the lips of `face` (478 image points) part wider than `gap0` (the pixels' own opening, px);
+    `scale` is the face size (px per eye-corner distance), `tongue` 0-1 raises the tongue (TH, L, DD)."""
     opening = lip_gap(face) - gap0
     full = 0.035 * scale  # px of extra opening at which the painted mouth is opaque
     if opening <= 0.5:
@@ -212,23 +219,23 @@ def paint_mouth(frame: np.ndarray, face: np.ndarray, *, gap0: float, scale: floa
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
     patch = frame[y0:y1, x0:x1]
-    filled = fill_mouth(patch, poly - np.array([x0, y0], np.float32), cavity_colour=cavity_colour,
-                        teeth_colour=teeth_colour, teeth_size=TEETH_SIZE,
-                        softness=max(1.0, 0.015 * scale))
+    origin = np.array([x0, y0], np.float64)
+    pal = palette or MouthPalette.from_colours(cavity_colour, teeth_colour)
+    colour, cover = render_interior(patch, face[list(LIPS_UPPER_INNER), :2] - origin,
+                                    face[list(LIPS_LOWER_INNER), :2] - origin, pal, tongue=tongue,
+                                    softness=max(1.0, 0.015 * scale))
+    mask = alpha * cover
     if gap0 > 1.0:
         # The photo's own mouth is open (teeth showing): keep its warped interior as deep as the
-        # photo's opening below the upper lip, and paint the cavity only further down.
+        # photo's opening below the upper lip, and paint the interior only further down.
         upper = face[list(LIPS_UPPER_INNER), :2]
         order = np.argsort(upper[:, 0])
         top = np.interp(np.arange(x0, x1), upper[order, 0], upper[order, 1])
         depth = np.arange(y0, y1)[:, None] - top[None, :]
         ramp = np.clip((depth - 0.8 * gap0) / (0.5 * gap0 + 1.0), 0.0, 1.0)
-        mask = (alpha * ramp * ramp * (3 - 2 * ramp))[:, :, None]
-        patch[...] = (patch * (1.0 - mask) + filled * mask + 0.5).astype(np.uint8)
-    elif alpha >= 0.999:
-        patch[...] = filled
-    else:
-        patch[...] = (patch * (1.0 - alpha) + filled * alpha + 0.5).astype(np.uint8)
+        mask = mask * (ramp * ramp * (3 - 2 * ramp))
+    m = mask[:, :, None]
+    patch[...] = (patch * (1.0 - m) + colour * m + 0.5).astype(np.uint8)
 
 
 def stamp_watermark(frame: np.ndarray, patch: tuple[np.ndarray, np.ndarray]) -> None:
@@ -310,6 +317,8 @@ class PhotoAnimator:
         if synthesize:
             add_performance(weights, pose, times, fps=opts.fps, seed=opts.seed, blinks=opts.blinks,
                             head_motion=opts.head_motion)
+        if visemes is not None:  # the tongue rises to the teeth on TH, L (nn) and DD
+            weights[:, _TONGUE] = np.maximum(weights[:, _TONGUE], visemes[:, _TONGUE_VISEMES].sum(1))
         weights += expression_weights(Expression.parse(opts.expression).value, float(opts.intensity))[None]
         return FaceMotion(times, finish_weights(weights), pose, visemes, fps=float(opts.fps),
                           extras={"synthesized": synthesize})
@@ -341,14 +350,14 @@ class PhotoAnimator:
             dst[sl] = self.mesh.src[sl] + follow_head * head + follow_jaw * expr
         frame = warp(self.image, self.mesh.src, dst, self.mesh.triangles, min_motion=0.02, out=self._frame)
         if self.options.mouth_fill:
-            self._fill_mouth(frame, face)
+            self._fill_mouth(frame, face, float(weights[_TONGUE]))
         if self._wm is not None:
             self._stamp(frame)
         return frame
 
-    def _fill_mouth(self, frame: np.ndarray, face: np.ndarray) -> None:
+    def _fill_mouth(self, frame: np.ndarray, face: np.ndarray, tongue: float = 0.0) -> None:
         paint_mouth(frame, face, gap0=self._gap0, scale=self.fitted.scale, cavity_colour=self.cavity_colour,
-                    teeth_colour=self.teeth_colour)
+                    teeth_colour=self.teeth_colour, tongue=tongue)
 
     def _stamp(self, frame: np.ndarray) -> None:
         stamp_watermark(frame, self._wm)
