@@ -42,16 +42,17 @@ def ensure_face_bundles(bundle_dir: str | os.PathLike | None, backend: Backend |
     return root
 
 
-def face_models(backend: str = "auto", precision: str = "fp32", bundle_dir: str | os.PathLike | None = None,
+def face_models(backend: str = "auto", precision: str = "auto", bundle_dir: str | os.PathLike | None = None,
                 threads: int | None = None):
     """FaceModels for the tracker. "mediapipe": the original .tflite files in LiteRT (no bundles needed);
-    "auto": the ONNX bundles when they are installed, else "mediapipe"; any other backend: its bundles
+    "auto" (backend or precision): the fastest installed and verified choice within the accuracy budget,
+    measured once on this machine (runtime.autoselect); an explicit backend and precision: its bundles
     (built on first use when the export extra is installed)."""
-    from talkies.runtime.face.sessions import FaceModels, missing_bundles
+    from talkies.runtime.autoselect import MEDIAPIPE, select
+    from talkies.runtime.face.sessions import FaceModels
 
-    if backend == "mediapipe" or (backend == "auto" and missing_bundles(bundle_dir, "onnx", precision)):
+    chosen = select("face", backend, precision, bundle_dir)
+    if chosen.backend == MEDIAPIPE:
         return FaceModels.from_mediapipe(threads=threads)
-    if backend == "auto":
-        backend = "onnx"
-    root = ensure_face_bundles(bundle_dir, backend, precision)
-    return FaceModels.from_bundles(root, backend, precision, threads=threads)
+    root = ensure_face_bundles(bundle_dir, chosen.backend, chosen.precision)
+    return FaceModels.from_bundles(root, chosen.backend, chosen.precision, threads=threads)

@@ -138,7 +138,8 @@ def test_output_that_is_a_directory_is_refused(files, tmp_path, capsys):
 
 def test_missing_bundles_name_the_export_command(files, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "talkies.targets.bundle_writer", None)  # no export extra
-    code, _, err = run(capsys, "faces", files / "astronaut.png", "--bundle-dir", tmp_path / "none")
+    code, _, err = run(capsys, "faces", files / "astronaut.png", "--bundle-dir", tmp_path / "none",
+                       "--backend", "onnx", "--precision", "fp32")  # an explicit choice: built on demand
     assert code == 2
     assert "talkies export face_landmarks --target onnx --precision fp32" in err
 
@@ -159,7 +160,8 @@ def test_missing_bundles_are_built_once_when_the_export_extra_is_there(files, tm
     root = tmp_path / "bundles"
     shutil.copytree(bundle_dir() / "face_detector-onnx-fp32", root / "face_detector-onnx-fp32")
     for _ in range(2):
-        code, stdout, err = run(capsys, "faces", files / "astronaut.png", "--bundle-dir", root)
+        code, stdout, err = run(capsys, "faces", files / "astronaut.png", "--bundle-dir", root, "--backend", "onnx",
+                                "--precision", "fp32")
         assert code == 0 and stdout.strip().splitlines()[-1].startswith("face 0:"), err
     assert built == [("face_landmarks", "onnx", "fp32", "face_landmarks-onnx-fp32"),
                      ("face_blendshapes", "onnx", "fp32", "face_blendshapes-onnx-fp32")]

@@ -16,12 +16,13 @@ from talkies.log import configure_logging
 # Command modules. A command's module (and what it imports) loads only when that command runs: the
 # table gives each command's module and one-line help, so `talkies --help` imports none of them.
 COMMAND_MODULES = ["models_cmd", "export_cmd", "bundle_cmd", "lipsync_cmd", "track_cmd", "animate_cmd", "bench_cmd",
-                   "model_cmd", "dub_cmd", "batch_cmd", "studio_cmd"]
+                   "model_cmd", "dub_cmd", "doctor_cmd", "batch_cmd", "studio_cmd"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "animate": ("animate_cmd", "Make a talking-photo video: PHOTO speaks --audio FILE or --text \"...\"."),
     "batch": ("batch_cmd", "Run a CSV or JSONL file of jobs (animate, dub, lipsync, track) on a pool or Ray."),
     "bench": ("bench_cmd", "Benchmark MODELS on each target and precision."),
     "bundle": ("bundle_cmd", "Verify, pack and inspect exported bundles."),
+    "doctor": ("doctor_cmd", "The backends --backend auto picks on this machine, and the figures behind them."),
     "dub": ("dub_cmd", "Re-lip-sync a talking VIDEO to new speech (--audio or --text)."),
     "evaluate": ("model_cmd", "Score a model family on real validation speech."),
     "export": ("export_cmd", "Export MODEL to bundles: compile, quantize, measure parity."),
@@ -29,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lipsync": ("lipsync_cmd", "Lip-sync AUDIO (any file PyAV reads) into curves."),
     "models": ("models_cmd", "Registered models, their licence and source; `models fetch` downloads them."),
     "reenact": ("animate_cmd", "Drive PHOTO with the face in a --driver video."),
+    "studio": ("studio_cmd", "Start the local web app (Gradio) for everything talkies does."),
     "track": ("track_cmd", "Track the faces of a photo or video into curves."),
     "train": ("model_cmd", "Train a model family here, on the CPU."),
     "voices": ("animate_cmd", "List the text-to-speech voices of every engine."),

@@ -41,8 +41,11 @@ def lipsync(audio: Path, fmt: str, output: Path, backend: str, precision: str, i
 
     check_writable(output, inputs=(audio,))
     kwargs = head_kwargs(fmt, with_head, apply_to)
-    options = LipSyncOptions(backend=backend, precision=precision, intensity=intensity, expression=expression,
-                             smoothing=not no_smooth, bundle_dir=bundle_dir, threads=threads)
+    from talkies.runtime.autoselect import select
+
+    chosen = select("lipsync", backend, precision, bundle_dir)
+    options = LipSyncOptions(backend=chosen.backend, precision=chosen.precision, intensity=intensity,
+                             expression=expression, smoothing=not no_smooth, bundle_dir=bundle_dir, threads=threads)
     with LipSync(options) as task:
         motion = task.process_file(audio)
     if fmt in ("rhubarb", "papagayo"):

@@ -76,16 +76,21 @@ def output_option(help: str, *, folder: bool = False, required: bool = True, def
                         required=required, default=default, help=help)
 
 
-def backend_option(*, default: str = Backend.ONNX.value, extra: Sequence[str] = (), help: str = "Inference backend."
+AUTO = "auto"
+AUTO_HELP = " auto: the fastest installed and verified choice within the accuracy budget (see `talkies doctor`)."
+
+
+def backend_option(*, default: str = AUTO, extra: Sequence[str] = (AUTO,), help: str = "Inference backend." + AUTO_HELP
                    ) -> Decorator:
     backends = [b.value for b in Backend if b is not Backend.COREML]  # Core ML predicts on macOS only
     return click.option("--backend", type=click.Choice([*extra, *backends]), default=default, show_default=True,
                         help=help)
 
 
-def precision_option(*, default: str = Precision.FP32.value, help: str = "Precision of the model bundles."
+def precision_option(*, default: str = AUTO, auto: bool = True, help: str = "Precision of the model bundles."
                      ) -> Decorator:
-    return click.option("--precision", type=choices(Precision), default=default, show_default=True, help=help)
+    return click.option("--precision", type=choices(Precision, *((AUTO,) if auto else ())), default=default,
+                        show_default=True, help=help)
 
 
 def targets_option(enum: type[Enum], *, default: str = "all", help: str) -> Decorator:

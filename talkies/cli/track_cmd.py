@@ -47,15 +47,16 @@ def model_options(func):
     """--backend, --precision, --bundle-dir: shared by the face commands."""
     func = bundle_dir_option("Folder of the face bundles [default: $TALKIES_HOME/bundles].")(func)
     func = precision_option(help="Precision of the face bundles.")(func)
-    return backend_option()(func)
+    return backend_option(extra=("auto", "mediapipe"),
+                          help="Inference backend; mediapipe: the original .tflite files in LiteRT; auto: the "
+                               "fastest installed and verified choice within the accuracy budget (`talkies doctor`)."
+                          )(func)
 
 
-def _options(backend: str, precision: str, bundle_dir: Path | None, **kwargs):
-    from talkies.bundles import ensure_face_bundles
-    from talkies.runtime.face import FaceTrackerOptions
+def _models(backend: str, precision: str, bundle_dir: Path | None):
+    from talkies.bundles import face_models
 
-    root = ensure_face_bundles(bundle_dir, backend, precision)
-    return FaceTrackerOptions(backend=backend, precision=precision, bundle_dir=root, **kwargs)
+    return face_models(backend, precision, bundle_dir)
 
 
 def _check_input(path: Path) -> bool:
@@ -92,11 +93,18 @@ def track_command(input_path: Path, output: Path, fmt: str, num_faces: int, back
     check_writable(output, inputs=(input_path,))
     kwargs = head_kwargs(fmt, with_head, apply_to)
     is_photo = _check_input(input_path)
-    options = _options(backend, precision, bundle_dir, num_faces=num_faces, smoothing=not no_smooth)
-    if is_photo:
-        motions = track_image(input_path, options).motions()
-    else:
-        motions = track_video(input_path, options, calibrate_frames=calibrate_frames, keep_landmarks=fmt == "json")
+    from talkies.runtime.face import FaceTrackerOptions
+
+    options = FaceTrackerOptions(num_faces=num_faces, smoothing=not no_smooth)
+    models = _models(backend, precision, bundle_dir)
+    try:
+        if is_photo:
+            motions = track_image(input_path, options, models=models).motions()
+        else:
+            motions = track_video(input_path, options, models=models, calibrate_frames=calibrate_frames,
+                                  keep_landmarks=fmt == "json")
+    finally:
+        models.close()
     if fmt == "json":
         from talkies.runtime.formats import tracking_json
 
@@ -121,8 +129,12 @@ def faces_command(photo: Path, backend: str, precision: str, bundle_dir: Path | 
     from talkies.errors import NoFaceError
     from talkies.runtime.face import FaceTracker
 
-    with FaceTracker(_options(backend, precision, bundle_dir)) as tracker:
-        detections = tracker.detect_faces(photo)  # in the photo's own pixels, however large
+    models = _models(backend, precision, bundle_dir)
+    try:
+        with FaceTracker(models=models) as tracker:
+            detections = tracker.detect_faces(photo)  # in the photo's own pixels, however large
+    finally:
+        models.close()
     if not detections:
         raise NoFaceError(f"no face found in {photo}; give a photo with a visible, roughly frontal face")
     for i, det in enumerate(detections):
