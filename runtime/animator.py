@@ -34,6 +34,7 @@ from talkies.errors import InputError
 from talkies.kernels import warp
 from talkies.log import get_logger, track
 from talkies.runtime.blendshapes import NUM_BLENDSHAPES, Blendshape, Viseme
+from talkies.runtime.eyes import EyeLayers
 from talkies.runtime.face.selection import MIN_FACE_SIZE, detect_faces, select_face
 from talkies.runtime.motion import FaceMotion
 from talkies.runtime.mouth_interior import MouthPalette, render_interior
@@ -47,6 +48,7 @@ log = get_logger(__name__)
 WATERMARK_TEXT = "AI-generated"
 METADATA_COMMENT = f"synthesised by talkies {__version__}"
 _TONGUE = Blendshape.tongueOut.value
+_BLINK_LEFT, _BLINK_RIGHT = Blendshape.eyeBlinkLeft.value, Blendshape.eyeBlinkRight.value
 #: Outer and inner lip points whose midpoints lie on the lips' red.
 _LIP_BODY = ((37, 267, 84, 314, 0, 17), (81, 311, 87, 317, 13, 14))
 _TONGUE_VISEMES = [Viseme.TH.value, Viseme.nn.value, Viseme.DD.value]
@@ -78,6 +80,8 @@ class PhotoAnimatorOptions:
     watermark_text: str = WATERMARK_TEXT
     mouth_fill: bool = True
     """Paint a mouth cavity and teeth where the lips part."""
+    eye_layers: bool = True
+    """Draw blinks as a lid layer and move the iris with the gaze (runtime.eyes); False warps the lids."""
     min_face_size: int = MIN_FACE_SIZE
     """Smallest face (landmark box height, source pixels) that can be animated."""
     crf: int = 20
@@ -285,6 +289,7 @@ class PhotoAnimator:
         self._oval_neutral = self.fitted.neutral[self.mesh.oval].astype(np.float64)
         self.cavity_colour, self.teeth_colour = mouth_colours(self.image, self.fitted.landmarks, self.fitted.scale)
         self._gap0 = self._lip_gap(self.fitted.landmarks)
+        self._eyes = EyeLayers(self.image, self.fitted.landmarks) if self.options.eye_layers else None
         self._wm = watermark_patch(self.options.watermark_text, out_h) if self.options.watermark else None
 
     # --- planning -------------------------------------------------------------------------------
@@ -338,6 +343,10 @@ class PhotoAnimator:
         """One RGB uint8 frame (an internal buffer, overwritten by the next call)."""
         dst = self._dst
         a, b = self.fitted.pose_transform(pose)
+        blinks = {"left": float(weights[_BLINK_LEFT]), "right": float(weights[_BLINK_RIGHT])}
+        if self._eyes is not None and (blinks["left"] > 0 or blinks["right"] > 0):
+            weights = weights.copy()  # the lids close as a layer (runtime.eyes), not by moving the mesh
+            weights[[_BLINK_LEFT, _BLINK_RIGHT]] = 0.0
         self.fitted.deform(weights, out=self._verts)
         face = self._verts @ a.T.astype(np.float32) + b.astype(np.float32)
         n = face.shape[0]
@@ -349,6 +358,8 @@ class PhotoAnimator:
         for sl, (_, _, follow_head, follow_jaw) in zip(self.mesh.ring_slices, RINGS):
             dst[sl] = self.mesh.src[sl] + follow_head * head + follow_jaw * expr
         frame = warp(self.image, self.mesh.src, dst, self.mesh.triangles, min_motion=0.02, out=self._frame)
+        if self._eyes is not None:
+            self._eyes.draw(frame, face, self.fitted.landmarks, blinks)
         if self.options.mouth_fill:
             self._fill_mouth(frame, face, float(weights[_TONGUE]))
         if self._wm is not None:

@@ -241,7 +241,7 @@ def _retarget(rig: FaceRig, neutral: np.ndarray) -> SparseDeltas:
         gap = eye_gap(neutral, eye).mean()
         ratio = float(np.clip(gap / ref_gap, 0.3, 2.5)) if ref_gap > 1e-6 else 1.0
         arkit_side = "Left" if side == ARKIT_LEFT_IS else "Right"
-        for shape in ("eyeBlink", "eyeSquint", "eyeWide"):
+        for shape in ("eyeBlink", "eyeSquint", "eyeWide", "eyeLookUp", "eyeLookDown"):
             name = shape + arkit_side
             if name in rig.names:
                 k = rig.names.index(name)

@@ -293,7 +293,7 @@ def _cheek_and_nose_shapes(b: _Builder) -> dict[str, np.ndarray]:
 
 
 def _eye_shapes(b: _Builder) -> dict[str, np.ndarray]:
-    """eyeBlink, eyeSquint, eyeWide."""
+    """eyeBlink, eyeSquint, eyeWide, eyeLookIn/Out/Up/Down."""
     ref = b.ref
     shapes: dict[str, np.ndarray] = {}
     for side, eye in EYES.items():
@@ -316,6 +316,37 @@ def _eye_shapes(b: _Builder) -> dict[str, np.ndarray]:
         for i, g in zip(lid_lo, lo_gap):
             wide[i] = np.array([0.0, 0.08 * g, 0.0])
         shapes["eyeWide" + _named(side)] = b.field(wide, brow | set(eye["corners"]) | set(eye["lower2"]), radius=0.3)
+        shapes.update(_gaze_shapes(b, side, eye, gap, lo_gap, pins))
+    return shapes
+
+
+#: Iris travel at weight 1, in rig units (one unit = the outer eye corners' distance; an eye is ≈ 0.3 wide
+#: and ≈ 0.1 open): sideways ≈ 30° of eye rotation, up and down less, as the lids bound them.
+GAZE_SIDE = 0.085
+GAZE_UP = 0.035
+GAZE_DOWN = 0.03
+
+
+def _gaze_shapes(b: _Builder, side: str, eye: dict, gap: np.ndarray, lo_gap: np.ndarray, pins: set
+                 ) -> dict[str, np.ndarray]:
+    """eyeLookIn/Out/Up/Down: the iris (its 5 points, so its shape is kept) moves inside the opening;
+    the upper lid follows a look up or down a little, the lower lid a look down."""
+    iris = list(eye["iris"])
+    inward = -SIGN[side]  # towards the nose
+    moves = {"eyeLookIn": (GAZE_SIDE * inward, 0.0), "eyeLookOut": (-GAZE_SIDE * inward, 0.0),
+             "eyeLookUp": (0.0, -GAZE_UP), "eyeLookDown": (0.0, GAZE_DOWN)}
+    lid_up, lid_lo = list(eye["upper"]), list(eye["lower"])
+    shapes = {}
+    for name, (dx, dy) in moves.items():
+        if dy:
+            follow = {i: np.array([0.0, 0.35 * dy * g / max(gap.mean(), 1e-6), 0.0]) for i, g in zip(lid_up, gap)}
+            for i, g in zip(lid_lo, lo_gap):
+                follow[i] = np.array([0.0, (0.25 if dy > 0 else 0.1) * dy, 0.0])
+            delta = b.field(follow, pins | set(eye["lower1"]), radius=0.3)
+        else:
+            delta = np.zeros((b.n, 3))
+        delta[iris] = [dx, dy, 0.0]
+        shapes[name + _named(side)] = delta
     return shapes
 
 

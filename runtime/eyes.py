@@ -1,0 +1,190 @@
+"""The eyes of an animated photo, drawn as layers after the warp: the iris moved by the gaze, and the
+upper lid closed over the eye for a blink.
+
+- **Gaze.** The rig's eyeLook* shapes move the 5 iris points. The warp leaves the iris where the photo
+  has it (the iris points are not in the warp mesh), so :class:`EyeLayers` repaints it: the old iris
+  is covered with the eye's own white (shaded darker under the upper lid), and the photo's iris disc is
+  pasted, unscaled, at the new centre, cut by the lids. Iris pixels the photo's lids hid take the iris'
+  mean colour.
+- **Blinks.** The mesh's lids are not moved by eyeBlink (the renderer zeroes those weights before the
+  warp). Instead the upper lid comes down as a layer: the band of the photo holding the lashes moves
+  down rigidly by the closure (so the lashes stay sharp), and the lid skin above them follows,
+  unfolding from the crease. Closed, the lash line lies on the lower lid's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from talkies.runtime.rig import EYES, polygon_mask
+
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+IRIS_RING = {"right": (469, 470, 471, 472), "left": (474, 475, 476, 477)}
+IRIS_CENTRE = {"right": 468, "left": 473}
+#: The lid band that moves rigidly (lashes and lid margin), as a fraction of the eye's width.
+LASH_BAND = 0.12
+#: How far past the lower lid's line the closed lid margin comes (1 = onto it): the lashes then lie over
+#: the lower lashes, as in a real closed eye (re-tracked eyeBlink rises from about 0.5 to 0.6 with it).
+LID_REACH = 1.2
+
+
+def _loops(eye: dict) -> tuple[list[int], list[int]]:
+    c0, c1 = eye["corners"]
+    return [c0, *eye["upper"], c1], [c0, *eye["lower"], c1]
+
+
+def _curve(points: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    order = np.argsort(points[:, 0], kind="stable")
+    return np.interp(xs, points[order, 0], points[order, 1])
+
+
+def _bilinear_rows(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """image sampled at float rows `ys` (h×w) and integer columns `xs` (w)."""
+    y0 = np.clip(np.floor(ys).astype(np.int64), 0, image.shape[0] - 2)
+    f = np.clip(ys - y0, 0.0, 1.0)[..., None]
+    cols = np.broadcast_to(xs[None, :], ys.shape)
+    return image[y0, cols] * (1.0 - f) + image[y0 + 1, cols] * f
+
+
+@dataclass
+class _Eye:
+    side: str
+    upper: list[int]
+    lower: list[int]
+    centre: np.ndarray  # the photo's iris centre (px)
+    radius: float
+    patch: np.ndarray  # (2R+1, 2R+1, 3) float32 iris disc of the photo, hidden parts filled
+    sclera: np.ndarray
+
+
+class EyeLayers:
+    """Per-photo eye data and the per-frame gaze and blink layers (see the module docstring)."""
+
+    def __init__(self, image: np.ndarray, landmarks: np.ndarray):
+        self.image = image
+        self.eyes: list[_Eye] = []
+        h, w = image.shape[:2]
+        for side, eye in EYES.items():
+            upper, lower = _loops(eye)
+            centre = landmarks[IRIS_CENTRE[side], :2].astype(np.float64)
+            radius = float(np.mean(np.linalg.norm(landmarks[list(IRIS_RING[side]), :2] - centre, axis=1)))
+            opening = np.concatenate([landmarks[upper, :2], landmarks[lower[::-1], :2]])
+            r_int = int(np.ceil(radius)) + 1
+            if radius < 1.5 or not (r_int <= centre[0] < w - r_int - 1 and r_int <= centre[1] < h - r_int - 1):
+                continue
+            cx, cy = int(round(centre[0])), int(round(centre[1]))
+            ys, xs = np.mgrid[cy - r_int:cy + r_int + 1, cx - r_int:cx + r_int + 1]
+            pts = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)
+            visible = polygon_mask(pts, opening).reshape(xs.shape)
+            disc = (xs - centre[0]) ** 2 + (ys - centre[1]) ** 2 <= radius ** 2
+            patch = image[ys, xs].astype(np.float32)
+            shown = visible & disc
+            fill = patch[shown].mean(0) if shown.sum() >= 3 else patch[disc].mean(0)
+            patch[~visible] = fill
+            # the white of the eye: bright pixels of the opening away from the iris
+            x0, x1 = int(opening[:, 0].min()), int(np.ceil(opening[:, 0].max())) + 1
+            y0, y1 = int(opening[:, 1].min()), int(np.ceil(opening[:, 1].max())) + 1
+            ys2, xs2 = np.mgrid[max(y0, 0):min(y1, h), max(x0, 0):min(x1, w)]
+            p2 = np.stack([xs2.ravel(), ys2.ravel()], 1).astype(np.float64)
+            inside = polygon_mask(p2, opening) & (np.hypot(p2[:, 0] - centre[0], p2[:, 1] - centre[1]) > 1.25 * radius)
+            px = image[ys2.ravel()[inside], xs2.ravel()[inside]].astype(np.float32)
+            if len(px) >= 4:
+                lum = px @ _LUMA
+                sclera = px[lum >= np.percentile(lum, 60)].mean(0)
+            else:
+                sclera = patch[~disc].mean(0) if (~disc).any() else fill
+            self.eyes.append(_Eye(side, upper, lower, centre, radius, patch, sclera.astype(np.float32)))
+
+    def draw(self, frame: np.ndarray, face: np.ndarray, source: np.ndarray, blinks: dict[str, float]) -> None:
+        """Repaint both eyes of `frame` in place. `face`: the frame's 478 points (lids without the
+        blink, iris with the gaze); `source`: the photo's points (where the warp left the iris);
+        `blinks`: closure 0-1 per side ("left"/"right")."""
+        for eye in self.eyes:
+            self._gaze(frame, face, source, eye)
+            closure = float(blinks.get(eye.side, 0.0))
+            if closure > 0.02:
+                self._lid(frame, face, eye, closure)
+
+    @staticmethod
+    def _box(frame: np.ndarray, pts: np.ndarray, pad: float) -> tuple[int, int, int, int] | None:
+        h, w = frame.shape[:2]
+        x0, y0 = np.floor(pts.min(0) - pad).astype(int)
+        x1, y1 = np.ceil(pts.max(0) + pad).astype(int) + 1
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        return None if x1 - x0 < 3 or y1 - y0 < 3 else (x0, y0, x1, y1)
+
+    def _gaze(self, frame: np.ndarray, face: np.ndarray, source: np.ndarray, eye: _Eye) -> None:
+        ring = eye.upper + eye.lower[1:-1]
+        moved = face[ring, :2].astype(np.float64) - source[ring, :2]
+        old = eye.centre + moved.mean(0)  # where the warp carried the photo's iris
+        new = face[IRIS_CENTRE[eye.side], :2].astype(np.float64)
+        if np.hypot(*(new - old)) < 0.35:
+            return
+        up, lo = face[eye.upper, :2].astype(np.float64), face[eye.lower, :2].astype(np.float64)
+        box = self._box(frame, np.concatenate([up, lo]), 1.0)
+        if box is None:
+            return
+        x0, y0, x1, y1 = box
+        xs = np.arange(x0, x1, dtype=np.float64)
+        top, bot = _curve(up, xs), _curve(lo, xs)
+        y = np.arange(y0, y1, dtype=np.float64)[:, None]
+        inside = np.clip(np.minimum(y - top, bot - y) + 0.5, 0.0, 1.0) * ((xs >= up[:, 0].min()) & (xs <= up[:, 0].max()))
+        if not inside.any():
+            return
+        region = frame[y0:y1, x0:x1].astype(np.float32)
+        r = eye.radius
+        # 1. the old iris under the eye's white, shaded under the upper lid
+        d_old = np.hypot(xs[None, :] - old[0], y - old[1])
+        cover_old = np.clip(1.2 * r + 1.0 - d_old, 0.0, 1.0)
+        shade = 0.72 + 0.28 * np.clip((y - top) / max(0.45 * float(np.max(bot - top)), 1.0), 0.0, 1.0)
+        white = eye.sclera * shade[..., None]
+        out = region + (white - region) * cover_old[..., None]
+        # 2. the photo's iris, unscaled, at the new centre
+        rr = (eye.patch.shape[0] - 1) // 2
+        py = np.rint(y - new[1] + rr).astype(np.int64)
+        px = np.rint(xs[None, :] - new[0] + rr).astype(np.int64)
+        ok = (py >= 0) & (py <= 2 * rr) & (px >= 0) & (px <= 2 * rr)
+        d_new = np.hypot(xs[None, :] - new[0], y - new[1])
+        cover_new = np.clip(r + 0.5 - d_new, 0.0, 1.0) * ok
+        iris = eye.patch[np.clip(py, 0, 2 * rr), np.clip(px, 0, 2 * rr)]
+        iris = iris * (0.8 + 0.2 * np.clip((y - top) / max(r, 1.0), 0.0, 1.0))[..., None]  # lid shadow
+        out += (iris - out) * cover_new[..., None]
+        m = inside[..., None]
+        frame[y0:y1, x0:x1] = (region + (out - region) * m + 0.5).astype(np.uint8)
+
+    def _lid(self, frame: np.ndarray, face: np.ndarray, eye: _Eye, closure: float) -> None:
+        up, lo = face[eye.upper, :2].astype(np.float64), face[eye.lower, :2].astype(np.float64)
+        width = float(up[:, 0].max() - up[:, 0].min())
+        opening = float(np.max(_curve(lo, up[:, 0]) - up[:, 1]))
+        lash = max(1.5, LASH_BAND * width)  # the band that moves rigidly: lashes and the lid margin
+        fold = max(2.0, 0.9 * max(opening, 0.1 * width))  # lid skin above it, unfolding from the crease
+        box = self._box(frame, np.concatenate([up - [0, lash + fold + 1], lo + [0, 1]]), 1.0)
+        if box is None:
+            return
+        x0, y0, x1, y1 = box
+        xs = np.arange(x0, x1)
+        xf = xs.astype(np.float64)
+        top, bot = _curve(up, xf), _curve(lo, xf)
+        within = (xf >= up[:, 0].min()) & (xf <= up[:, 0].max())
+        shift = np.where(within, closure * np.maximum(bot - top, 0.0) * LID_REACH, 0.0)
+        y = np.arange(y0, y1, dtype=np.float64)[:, None]
+        edge = top + shift  # the lid margin now
+        a = top - lash - fold  # the crease: fixed
+        # destination → source rows: the lash band moves rigidly, the skin between the crease and it stretches
+        stretch = (top - lash - a) / np.maximum(edge - lash - a, 1e-6)
+        src = np.where(y >= edge - lash, y - shift, a + (y - a) * stretch)
+        take = (y >= a) & (y <= edge + 0.5) & within
+        if not take.any():
+            return
+        base = frame.astype(np.float32, copy=False) if frame.dtype == np.float32 else frame
+        region = frame[y0:y1, x0:x1].astype(np.float32)
+        moved = _bilinear_rows(base, np.clip(src, 0, frame.shape[0] - 1), xs)
+        # anti-aliased lower edge, and a little shading on the closed lid
+        alpha = np.clip(edge + 0.5 - y, 0.0, 1.0) * take
+        moved = moved * (1.0 - 0.06 * closure * np.clip((y - top) / max(opening, 1.0), 0, 1))[..., None]
+        frame[y0:y1, x0:x1] = (region + (moved - region) * alpha[..., None] + 0.5).astype(np.uint8)
+
+
+__all__ = ["EyeLayers", "LASH_BAND", "LID_REACH"]
