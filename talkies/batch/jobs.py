@@ -106,7 +106,8 @@ def _columns() -> dict[str, dict[str, Column]]:
     backends = tuple(b for b in _values(Backend) if b != Backend.COREML.value)  # Core ML predicts on macOS only
     face_backends = ("auto", "mediapipe", *backends)
     curves = {"with_head": Column(_flag, False), "apply_to": Column(_existing("file")),
-              "backend": Column(_choice(backends), "onnx"), "precision": Column(_choice(_values(Precision)), "fp32"),
+              "backend": Column(_choice(("auto", *backends)), "auto"),
+              "precision": Column(_choice(("auto", *_values(Precision))), "auto"),
               "bundle_dir": Column(_existing("folder")), "no_smooth": Column(_flag, False)}
     speech = {"audio": Column(_existing("file")), "text": Column(_text), "voice": Column(_text),
               "language": Column(_text, "en-us"), "face": Column(_number(int, 0, None)),
@@ -117,6 +118,7 @@ def _columns() -> dict[str, dict[str, Column]]:
         "lipsync": {"format": Column(_choice(FORMATS), "visemes"), **curves, **expression,
                     "threads": Column(_number(int, 1, 256), 1)},
         "track": {"format": Column(_choice(("json", "arkit", "livelink", *ANIMATION_FORMATS)), "json"), **curves,
+                  "backend": Column(_choice(face_backends), "auto"),
                   "faces": Column(_number(int, 1, 16), 1), "calibrate_frames": Column(_number(int, 0, None), 0)},
         "animate": {**speech, **expression, "rate": Column(_number(int, 80, 450), 175),
                     "pitch": Column(_number(int, 0, 99), 50),
@@ -214,9 +216,11 @@ def _check_options(command: str, options: dict[str, Any]) -> None:
 def task_options(command: str, options: dict[str, Any]):
     """The task's own Options for a job's options (which validate them); None for a command without one."""
     if command == "lipsync":
+        from talkies.runtime.autoselect import select
         from talkies.runtime.lipsync import LipSyncOptions
 
-        return LipSyncOptions(backend=options["backend"], precision=options["precision"],
+        chosen = select("lipsync", options["backend"], options["precision"], options["bundle_dir"])  # auto: measured
+        return LipSyncOptions(backend=chosen.backend, precision=chosen.precision,
                               intensity=options["intensity"], expression=options["expression"],
                               smoothing=not options["no_smooth"], bundle_dir=options["bundle_dir"],
                               threads=options["threads"])
@@ -233,8 +237,7 @@ def task_options(command: str, options: dict[str, Any]):
                                   watermark=not options["no_watermark"])
     from talkies.runtime.face import FaceTrackerOptions
 
-    return FaceTrackerOptions(backend=options["backend"], precision=options["precision"],
-                              num_faces=options["faces"], smoothing=not options["no_smooth"])
+    return FaceTrackerOptions(num_faces=options["faces"], smoothing=not options["no_smooth"])  # models: see worker
 
 
 def _output(name: str, outdir: Path) -> Path:

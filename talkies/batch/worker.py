@@ -46,7 +46,7 @@ def _cached(key: tuple, factory):
     return _CACHE[key]
 
 
-def _face_models(backend: str, precision: str = "fp32", bundle_dir=None):
+def _face_models(backend: str, precision: str = "auto", bundle_dir=None):
     from talkies.bundles import face_models
 
     return _cached(("face", backend, precision, bundle_dir), lambda: face_models(backend, precision, bundle_dir))
