@@ -72,17 +72,90 @@ def _lowpass(x: np.ndarray, fps: float, tau: float) -> np.ndarray:
     return y
 
 
+def stressed_syllables(jaw: np.ndarray, fps: float) -> np.ndarray:
+    """(T,) 0/1 marks of the stressed syllables of a jaw curve: syllable nuclei (local peaks of the jaw
+    opening) clearly more open than the syllables around them (the louder, longer vowels)."""
+    marks = np.zeros(len(jaw), np.float32)
+    if len(jaw) < 3:
+        return marks
+    j = _lowpass(jaw.astype(np.float64), fps, 0.03)
+    peak = (j[1:-1] >= j[:-2]) & (j[1:-1] > j[2:]) & (j[1:-1] > 0.12)
+    idx = np.flatnonzero(peak) + 1
+    if not len(idx):
+        return marks
+    local = _lowpass(j, fps, 0.6)
+    strong = idx[j[idx] > 1.15 * local[idx] + 0.03]
+    marks[strong] = 1.0
+    return marks
+
+
+def _impulses(marks: np.ndarray, fps: float, rise: float, fall: float) -> np.ndarray:
+    """Each mark becomes a smooth bump: up over `rise` s (from just before it), down over `fall` s."""
+    n = len(marks)
+    k = np.arange(-int(rise * fps) - 1, int(fall * fps) + 2) / fps
+    kernel = np.where(k < 0, np.clip(1 + k / rise, 0, 1), np.clip(1 - k / fall, 0, 1)) ** 2
+    full = np.convolve(marks, kernel)
+    start = int(rise * fps) + 1
+    return full[start:start + n]
+
+
 def speech_nods(jaw: np.ndarray, fps: float) -> np.ndarray:
-    """(T, 6) small nods that follow the speech: the head dips with emphasis and rises in pauses."""
+    """(T, 6) head motion that follows the speech: a nod (the head dips) on each stressed syllable, a
+    little tilt and rise at each phrase end, and a slow drift with the emphasis."""
     pose = np.zeros((len(jaw), 6), np.float32)
     if len(jaw) < 2:
         return pose
     fast = _lowpass(jaw.astype(np.float64), fps, 0.25)
     slow = _lowpass(jaw.astype(np.float64), fps, 1.5)
     emphasis = fast - slow
-    pose[:, 1] = np.radians(6.0) * emphasis  # pitch
+    nods = _impulses(stressed_syllables(jaw, fps), fps, 0.08, 0.35)
+    talking = fast > 0.05
+    ends = np.zeros(len(jaw), np.float32)
+    ends[1:][talking[:-1] & ~talking[1:]] = 1.0  # speech stops: a phrase end
+    tilt = _impulses(ends, fps, 0.15, 0.8)
+    side = np.where(np.cumsum(ends) % 2 == 0, 1.0, -1.0)  # phrase ends tilt one way, then the other
+    pose[:, 1] = np.radians(2.5) * emphasis - np.radians(2.2) * nods + np.radians(1.2) * tilt  # pitch
+    pose[:, 2] = np.radians(1.8) * tilt * side  # roll
     pose[:, 0] = np.radians(2.0) * (fast - fast.mean())  # a little yaw with it
     return pose
+
+
+_GAZE = {"out_left": Blendshape.eyeLookOutLeft.value, "in_left": Blendshape.eyeLookInLeft.value,
+         "out_right": Blendshape.eyeLookOutRight.value, "in_right": Blendshape.eyeLookInRight.value,
+         "up": (Blendshape.eyeLookUpLeft.value, Blendshape.eyeLookUpRight.value),
+         "down": (Blendshape.eyeLookDownLeft.value, Blendshape.eyeLookDownRight.value)}
+
+
+def idle_gaze(times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(T, 2) gaze (horizontal +: to the subject's left, vertical +: up), -1..1: fixations of 0.4-3 s
+    (log-normal), mostly back near the camera, joined by 40 ms saccades."""
+    out = np.zeros((len(times), 2), np.float32)
+    if not len(times):
+        return out
+    t, here = 0.0, np.zeros(2)
+    end = float(times[-1])
+    while t <= end:
+        hold = float(np.clip(rng.lognormal(np.log(1.1), 0.5), 0.4, 3.0))
+        nxt = np.zeros(2) if rng.random() < 0.45 else np.array([rng.normal(0, 0.35), rng.normal(0.0, 0.18)])
+        nxt = np.clip(nxt, -0.7, 0.5)
+        ramp = np.clip((times - t) / 0.04, 0.0, 1.0)[:, None]
+        sel = times >= t
+        out[sel] = (here + (nxt - here) * ramp[sel]).astype(np.float32)
+        here, t = nxt, t + hold
+    return out
+
+
+def add_gaze(weights: np.ndarray, gaze: np.ndarray) -> None:
+    """Add a (T, 2) gaze to the eyeLook weights (both eyes together), in place."""
+    h, v = gaze[:, 0], gaze[:, 1]
+    weights[:, _GAZE["out_left"]] += np.clip(h, 0, None)
+    weights[:, _GAZE["in_right"]] += np.clip(h, 0, None)
+    weights[:, _GAZE["in_left"]] += np.clip(-h, 0, None)
+    weights[:, _GAZE["out_right"]] += np.clip(-h, 0, None)
+    for col in _GAZE["up"]:
+        weights[:, col] += np.clip(v, 0, None)
+    for col in _GAZE["down"]:
+        weights[:, col] += np.clip(-v, 0, None)
 
 
 def expression_weights(expression: str, intensity: float) -> np.ndarray:
@@ -97,8 +170,9 @@ def expression_weights(expression: str, intensity: float) -> np.ndarray:
 
 
 def add_performance(weights: np.ndarray, pose: np.ndarray, times: np.ndarray, *, fps: float, seed: int,
-                    blinks: bool = True, head_motion: float = 1.0) -> None:
-    """Add seeded blinks to `weights` and idle sway plus speech nods (scaled by `head_motion`) to `pose`,
+                    blinks: bool = True, head_motion: float = 1.0, gaze: bool = True) -> None:
+    """Add seeded blinks and idle gaze (saccades between fixations) to `weights` and idle sway plus speech
+    nods (scaled by `head_motion`) to `pose`,
     in place. One generator serves both, in this order, so a seed always gives the same performance."""
     rng = np.random.default_rng(seed)
     if blinks:
@@ -107,6 +181,8 @@ def add_performance(weights: np.ndarray, pose: np.ndarray, times: np.ndarray, *,
             weights[:, col] = np.maximum(weights[:, col], blink)
     if head_motion:
         pose += head_motion * (idle_head(times, rng) + speech_nods(weights[:, _JAW], fps))
+    if gaze:  # its own generator, so the blinks and head motion of a seed stay what they were
+        add_gaze(weights, idle_gaze(times, np.random.default_rng([seed, 25])))
 
 
 def finish_weights(weights: np.ndarray) -> np.ndarray:
@@ -116,4 +192,4 @@ def finish_weights(weights: np.ndarray) -> np.ndarray:
     return w
 
 
-__all__ = ["add_performance", "blink_curve", "expression_weights", "finish_weights", "idle_head", "speech_nods"]
+__all__ = ["add_gaze", "add_performance", "blink_curve", "idle_gaze", "expression_weights", "finish_weights", "idle_head", "speech_nods", "stressed_syllables"]

@@ -32,6 +32,8 @@ def render_options(func):
                        help="Face tracking models: mediapipe = the original .tflite in LiteRT; auto = the ONNX "
                             "bundles when installed, else mediapipe."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of blinks and idle motion."),
+        click.option("--head-motion", "head_motion", type=click.FloatRange(0.0, 3.0), default=1.0, show_default=True,
+                     help="Scale of the head's idle motion and of its nods and tilts with the voice, 0-3 (0: still)."),
         click.option("--no-watermark", is_flag=True,
                      help="Leave out the small visible 'AI-generated' mark (the file's metadata still says it "
                           "was synthesised). Only for uses where viewers know the video is synthetic."),
@@ -40,11 +42,12 @@ def render_options(func):
     return func
 
 
-def _options(resolution, fps, expression, intensity, face, seed, no_watermark, **extra):
+def _options(resolution, fps, expression, intensity, face, seed, no_watermark, head_motion=1.0, **extra):
     from talkies.runtime.animator import PhotoAnimatorOptions
 
     return PhotoAnimatorOptions(resolution=resolution, fps=int(fps), expression=expression, intensity=intensity,
-                                face=face, seed=seed, watermark=not no_watermark, **extra)
+                                face=face, seed=seed, watermark=not no_watermark, head_motion=head_motion,
+                                **extra)
 
 
 def _report(report) -> None:
