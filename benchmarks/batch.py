@@ -22,7 +22,6 @@ for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MK
 
 import argparse  # noqa: E402
 import csv  # noqa: E402
-import json  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -33,7 +32,7 @@ import wave  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from talkies.io import write_text_atomic  # noqa: E402
+from talkies.benchmarks.common import emit_report  # noqa: E402
 from talkies.paths import shared_data_dir  # noqa: E402
 
 GOAL_RATIO = 0.6
@@ -150,10 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             report["batch_vs_cli"] = batch_vs_cli(workdir, args.jobs, args.workers, args.repeats)
         if args.minutes > 0:
             report["long_audio"] = [hour_of_audio(workdir, args.minutes, f) for f in args.formats.split(",")]
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        write_text_atomic(args.json, text + "\n")
+    emit_report(report, args.json)
     return 0
 
 

@@ -285,3 +285,15 @@ __all__ = ["LatencyStats", "ONE_THREAD_ENV", "PACKAGES", "PARITY_FAILED_DIR", "P
            "current_rss_mb", "fmt", "inner_progress_off", "load_average", "machine_info", "markdown_table",
            "median_ms", "model_bytes", "package_versions", "peak_rss_mb", "peer_env", "peer_python", "percentile",
            "run_peer", "time_calls"]
+
+
+def emit_report(report: dict[str, Any], json_path: str | os.PathLike | None) -> None:
+    """Print a benchmark's figures as JSON, and write them to `json_path` (atomically) when given."""
+    import json
+
+    from talkies.io import write_text_atomic
+
+    text = json.dumps(report, indent=2)
+    print(text)
+    if json_path:
+        write_text_atomic(json_path, text + "\n")

@@ -20,7 +20,6 @@ for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MK
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -30,7 +29,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from talkies.benchmarks.animate import _wav, speech_clip  # noqa: E402
-from talkies.io import write_text_atomic  # noqa: E402
+from talkies.benchmarks.common import emit_report  # noqa: E402
 from talkies.log import track  # noqa: E402
 
 GOAL_END_TO_END_S = 10.0
@@ -115,10 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.long_minutes > 0:
             report["memory"] = peak_memory(workdir, args.long_minutes)
         report["parent_peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2, 3)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        write_text_atomic(args.json, text + "\n")
+    emit_report(report, args.json)
     return 0
 
 
