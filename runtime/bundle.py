@@ -105,8 +105,8 @@ class BundleManifest:
             data["files"] = [FileEntry(**f) for f in data["files"]]
             manifest = cls(**data)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise BundleError(f"{where}: malformed manifest ({type(exc).__name__}: {exc}); re-export the bundle"
-                              ) from exc
+            raise BundleError(f"{where}: malformed manifest ({type(exc).__name__}: {one_line(exc)}); "
+                              "re-export the bundle") from exc
         manifest._check(where)
         return manifest
 
@@ -137,6 +137,11 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def one_line(value: object) -> str:
+    """Text from hostile input (a key, a library's message) made fit for a one-line error."""
+    return " ".join(str(value).split())
 
 
 _SHA_CACHE: dict[tuple[str, int, int, int], str] = {}
@@ -204,7 +209,7 @@ def _read_member(archive: zipfile.ZipFile, name: str, cap: int, source: Path) ->
     try:
         _stream(archive, info, buf, source)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise BundleError(f"{source}: cannot read {name} from the zip ({exc})") from exc
+        raise BundleError(f"{source}: cannot read {name} from the zip ({one_line(exc)})") from exc
     return buf.getvalue()
 
 
@@ -225,7 +230,7 @@ def safe_extract(archive: zipfile.ZipFile, dest: Path, source: Path | None = Non
             with open(target, "wb") as out:
                 _stream(archive, info, out, source)
         except (zipfile.BadZipFile, EOFError) as exc:
-            raise BundleError(f"{source}: cannot read {info.filename} from the zip ({exc})") from exc
+            raise BundleError(f"{source}: cannot read {info.filename} from the zip ({one_line(exc)})") from exc
 
 
 def read_manifest(path: str | os.PathLike) -> BundleManifest:
@@ -246,7 +251,7 @@ def read_manifest(path: str | os.PathLike) -> BundleManifest:
         except BundleError:
             raise
         except Exception as exc:  # zipfile raises many kinds on hostile bytes: all mean a broken bundle
-            raise BundleError(f"{path}: unreadable zip ({type(exc).__name__}: {exc})") from exc
+            raise BundleError(f"{path}: unreadable zip ({type(exc).__name__}: {one_line(exc)})") from exc
     else:
         manifest = path / MANIFEST
         if manifest.is_symlink() or not manifest.is_file():
@@ -258,7 +263,7 @@ def read_manifest(path: str | os.PathLike) -> BundleManifest:
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise BundleError(f"{where}: invalid JSON ({type(exc).__name__}: {str(exc)[:200]})") from exc
+        raise BundleError(f"{where}: invalid JSON ({type(exc).__name__}: {one_line(exc)[:200]})") from exc
     return BundleManifest.from_dict(data, where=where)
 
 
@@ -280,7 +285,7 @@ class Bundle:
                 raise
             except Exception as exc:  # hostile bytes: every failure of the zip reader is a broken bundle
                 self.close()
-                raise BundleError(f"{self.source}: unreadable zip ({type(exc).__name__}: {exc})") from exc
+                raise BundleError(f"{self.source}: unreadable zip ({type(exc).__name__}: {one_line(exc)})") from exc
             except BaseException:
                 self.close()
                 raise

@@ -12,7 +12,7 @@ import numpy as np
 
 from talkies.errors import BundleError, TalkiesError, UnsupportedTargetError, require
 from talkies.sdk import disable_openvino_telemetry
-from talkies.runtime.bundle import Bundle, BundleManifest, TensorInfo
+from talkies.runtime.bundle import Bundle, BundleManifest, TensorInfo, one_line
 from talkies.types import Backend
 
 # OpenVINO defaults to bf16 on CPUs with avx512_bf16 (errors ~1e-3): pin f32 for parity. One request at a
@@ -221,7 +221,7 @@ def open_session(manifest: BundleManifest, root: Path, *, threads: int = 1) -> I
         raise
     except Exception as exc:  # a backend failing on the file is a broken bundle, not a bug of ours
         raise BundleError(f"{root}: {manifest.model_file} does not load in {manifest.target} "
-                          f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from exc
+                          f"({type(exc).__name__}: {one_line(exc)[:300]})") from exc
 
 
 def session_for(bundle: Bundle, *, threads: int | None = None) -> InferenceSession:

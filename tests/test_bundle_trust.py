@@ -176,3 +176,13 @@ def test_bundle_verify_cli_on_a_symlinked_bundle_is_one_line(bundle, capsys):
     code = main(["bundle", "verify", str(bundle)])
     err = capsys.readouterr().err
     assert code == 2 and "symbolic link" in err and err.count("\n") == 1
+
+
+def test_hostile_keys_still_give_one_line(bundle):
+    """Found by the fuzzer: a key holding a newline used to break the one-line error."""
+    data = _manifest(bundle)
+    data["parity"] = {"\n": None}
+    _write_manifest(bundle, data)
+    with pytest.raises(BundleError) as info:
+        read_manifest(bundle)
+    assert "\n" not in str(info.value)

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="talkies", standalone_mode=False)
     except TalkiesError as exc:
-        click.echo(f"talkies: error: {exc}", err=True)
+        click.echo("talkies: error: " + " ".join(str(exc).split("\n")), err=True)  # one line, always
         return 2
     except Terminated:
         click.echo("talkies: terminated", err=True)
