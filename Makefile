@@ -23,11 +23,15 @@ KOKORO_PACKAGES := npm
 
 # The Khronos glTF validator (npm) checks the GLB/glTF/VRMA files in the tests; it lives in the venv.
 GLTF_VALIDATOR := gltf-validator@2.0.0-dev.3.10
+# The studio's browser test (tests/test_studio_browser.py) drives Debian's Chromium through its ChromeDriver
+# (Selenium); nothing is downloaded from a browser vendor.
+BROWSER_PACKAGES := chromium chromium-driver
+
 # `make integration`: Debian's Blender imports and renders the talking-head GLB (its glTF importer needs
 # python3-numpy).
 INTEGRATION_PACKAGES := blender python3-numpy
 
-.PHONY: all install models kokoro festival test test-nojit demo bench clean integration
+.PHONY: all install models kokoro festival browser test test-nojit demo bench clean integration
 
 all: test
 
@@ -41,7 +45,7 @@ $(STAMP): pyproject.toml setup.py
 	npm install -s --no-audit --no-fund --prefix $(VENV)/node $(GLTF_VALIDATOR)
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) browser
 
 models: $(STAMP) kokoro
 	$(TALKIES) models fetch
@@ -64,8 +68,13 @@ festival:
 	@if command -v festival >/dev/null 2>&1 && command -v flite >/dev/null 2>&1 $(foreach v,$(FESTIVAL_VOICES),&& test -d /usr/share/festival/voices/$(v)); \
 	then :; else $(call apt_install,$(FESTIVAL_PACKAGES)); fi
 
+# Installs chromium and chromium-driver with apt-get only when one of them is missing.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	else $(call apt_install,$(BROWSER_PACKAGES)); fi
+
 # The kernel tests in pure Python (NUMBA_DISABLE_JIT=1) on their small cases, then the whole suite.
-test: models festival
+test: models festival browser
 	$(MAKE) --no-print-directory test-nojit
 	$(PY) -m pytest -q -p no:cacheprovider
 
