@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from talkies.errors import BundleError, InputError, ParityError
+from talkies.errors import BundleError, OutputError, ParityError
 from talkies.runtime.bundle import MANIFEST, TEST_VECTORS, Bundle
 from talkies.targets.bundle_writer import (ZIP_ALIGNMENT, export_bundle, pack_bundle, verify_bundle,
                                            zip_data_offsets)
@@ -183,7 +183,7 @@ def test_parity_failure_can_be_written_on_request(tmp_path):
 def test_export_refuses_a_file_as_output(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(InputError, match="cannot write"):
+    with pytest.raises(OutputError, match="cannot write"):
         export_bundle(tiny_spec(), "onnx", "fp32", blocker / "bundle")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from talkies.cli import cli
-from talkies.cli.options import backend_option, choices, output_option
+from talkies.cli.options import backend_option, choices, one_speech_source, output_option, speech_options
 from talkies.io import check_sidecar, check_writable
 from talkies.log import get_logger
 from talkies.types import Expression, Resolution
@@ -61,17 +61,7 @@ def _report(report) -> None:
 @cli.command("animate")
 @click.argument("photo", type=click.Path(path_type=Path))
 @output_option("Output MP4.")
-@click.option("--audio", type=click.Path(path_type=Path), default=None,
-              help="Speech to lip-sync: any audio or video file FFmpeg reads (a video's audio track is used).")
-@click.option("--text", default=None, help="A script to speak (writes OUT.srt subtitles too).")
-@click.option("--voice", default=None,
-              help="TTS voice (see `talkies voices`): a Kokoro voice (af_heart), ENGINE:NAME (espeak:en-us+f3) or "
-                   "a bare espeak-ng voice. [default: Kokoro's voice for --language, af_heart for en-us; "
-                   "espeak-ng's for a language Kokoro lacks]")
-@click.option("--language", default="en-us", show_default=True,
-              help="Language of the script, when no --voice is given (e.g. fr, pt-br, de).")
-@click.option("--rate", type=click.IntRange(80, 450), default=175, show_default=True, help="TTS words per minute.")
-@click.option("--pitch", type=click.IntRange(0, 99), default=50, show_default=True, help="TTS pitch, 0-99.")
+@speech_options
 @render_options
 def animate_command(photo: Path, output: Path, audio: Path | None, text: str | None, voice: str | None,
                     language: str, rate: int, pitch: int, backend: str, **render) -> None:
@@ -81,8 +71,7 @@ def animate_command(photo: Path, output: Path, audio: Path | None, text: str | N
     --no-watermark) and a "synthesised by talkies" metadata tag. A silent audio track gives a video of
     the face at rest (blinks and idle head motion).
     """
-    if (audio is None) == (text is None):
-        raise click.UsageError("give exactly one of --audio FILE or --text \"...\"")
+    one_speech_source(audio, text)
     check_writable(output, inputs=(photo, audio))
     if text is not None:
         check_sidecar(output, output.with_suffix(".srt"), inputs=(photo,))

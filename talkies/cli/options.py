@@ -110,3 +110,28 @@ def threads_option(*, default: int = 1, help: str = "Inference threads.") -> Dec
 
 def bundle_dir_option(help: str = "Folder of model bundles [default: $TALKIES_HOME/bundles].") -> Decorator:
     return click.option("--bundle-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=help)
+
+
+def speech_options(func: Callable) -> Callable:
+    """What a video says: --audio FILE or --text with --voice/--language/--rate/--pitch (animate, dub)."""
+    for decorator in reversed([
+        click.option("--audio", type=click.Path(path_type=Path), default=None,
+                     help="The speech: any audio or video file FFmpeg reads (a video's audio track is used)."),
+        click.option("--text", default=None, help="A script to speak instead (writes OUT.srt subtitles too)."),
+        click.option("--voice", default=None,
+                     help="TTS voice (see `talkies voices`): a Kokoro voice (af_heart), ENGINE:NAME (espeak:en-us+f3) "
+                          "or a bare espeak-ng voice. [default: Kokoro's voice for --language, af_heart for en-us; "
+                          "espeak-ng's for a language Kokoro lacks]"),
+        click.option("--language", default="en-us", show_default=True,
+                     help="Language of the script, when no --voice is given (e.g. fr, pt-br, de)."),
+        click.option("--rate", type=click.IntRange(80, 450), default=175, show_default=True,
+                     help="TTS words per minute."),
+        click.option("--pitch", type=click.IntRange(0, 99), default=50, show_default=True, help="TTS pitch, 0-99."),
+    ]):
+        func = decorator(func)
+    return func
+
+
+def one_speech_source(audio: Path | None, text: str | None) -> None:
+    if (audio is None) == (text is None):
+        raise click.UsageError('give exactly one of --audio FILE or --text "..."')
