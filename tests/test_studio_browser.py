@@ -138,11 +138,12 @@ def close_toasts(driver) -> None:
 
 
 def wait(driver, condition, timeout: float, what: str):
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.25).until(lambda d: condition(d))
+    try:  # Gradio re-renders while a job runs: an element gone between find and read is polled again
+        return WebDriverWait(driver, timeout, poll_frequency=0.25,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: condition(d))
     except TimeoutException:
         body = driver.find_element("tag name", "body").text[-1500:]
         pytest.fail(f"timed out after {timeout} s waiting for {what}; the page says: {body}")
