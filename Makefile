@@ -35,12 +35,13 @@ INTEGRATION_PACKAGES := blender python3-numpy
 
 all: test
 
-$(STAMP): pyproject.toml setup.py
+$(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# Pin torch first: an unpinned torch pulls gigabytes of CUDA; 2.13.0 resolves to the CPU build.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[export,dev]'
+	# constraints.txt: known-good versions, so the resolver never backtracks (see its header).
+	$(PY) -m pip install -q -c constraints.txt -e '.[export,dev]'
 	@command -v npm >/dev/null 2>&1 || { $(call apt_install,$(KOKORO_PACKAGES)); }
 	npm install -s --no-audit --no-fund --prefix $(VENV)/node $(GLTF_VALIDATOR)
 	touch $(STAMP)
