@@ -40,6 +40,10 @@ DEFAULT_RATE = 175  # words per minute that Kokoro's speed 1.0 stands for
 DEFAULT_THREADS = 1
 PAUSE_SEARCH = 4  # units (100 ms) a pause may move to meet the audio's silence
 QUIET_FRACTION = 0.05  # a unit is quiet under this fraction of the piece's loudest unit (RMS)
+# The audio of a token sounds about 55 ms before its duration slot says (a lip-sync model agrees best with
+# the raw slots at a 5-6 frame lag in all 9 languages; see models/lipsync/MODEL_CARD.md): phones start
+# this many units earlier. Pauses are then snapped onto the audio's own silence.
+PHONE_LEAD = 2
 
 MODEL_FILE = "kokoro-v1.0.int8-durations.onnx"
 VOCAB_FILE = "vocab.json"
@@ -349,12 +353,13 @@ def _event_name(phone: str) -> str:
 def _timeline(piece: _Piece, durations: np.ndarray) -> list[list]:
     """[name, start unit, word position] per phone or pause of one piece, from the token durations.
 
-    A phone starts at its first token (stress marks lead its name) and lasts over its tokens; a space
-    joins whatever precedes it; the pads and punctuation are pauses (an empty name, as espeak's).
+    A phone starts at its first token (stress marks lead its name) and lasts over its tokens, everything
+    PHONE_LEAD units early; a space joins whatever precedes it; the pads and punctuation are pauses (an
+    empty name, as espeak's).
     """
     kinds = ["pad"] + [t.kind for t in piece.tokens] + ["pad"]
     owners = [-1] + [t.phone for t in piece.tokens] + [-1]
-    starts = np.concatenate([[0], np.cumsum(durations)[:-1]])
+    starts = np.maximum(np.concatenate([[0], np.cumsum(durations)[:-1]]) - PHONE_LEAD, 0)
     out: list[list] = []
     last = -2
     for kind, owner, start, dur in zip(kinds, owners, starts, durations):

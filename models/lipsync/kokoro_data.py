@@ -14,7 +14,7 @@ The corpus is built in blocks of :data:`BLOCK` utterances, each cached as its ow
 atomically) under ``$TALKIES_HOME/lipsync-data/kokoro-<key>/``, so a build stops and resumes where it
 was; block ``b`` depends only on (seed, b), never on how many blocks are asked for.
 
-    python -m talkies.models.lipsync.kokoro_data 600 --log kokoro-corpus.log   # builds 600 utterances
+    python -m talkies.models.lipsync.kokoro_data 600 --workers 2 --log kokoro-corpus.log   # 600 utterances
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,7 +38,7 @@ from . import data as D
 
 log = get_logger(__name__)
 
-DATA_VERSION = 1
+DATA_VERSION = 2  # 2: phone events PHONE_LEAD units earlier (runtime/kokoro.py)
 BLOCK = 20  # utterances per cached block
 ENGLISH_SHARE = 0.7  # of the utterances, from the American and British English voices
 RATES = (140, 220)  # words per minute (Kokoro's speed = rate / 175)
@@ -200,10 +202,10 @@ def build_block(seed: int, block: int, folder: Path) -> Path:
 
 
 def build_kokoro_corpus(n_utterances: int, *, seed: int = 0, cache_dir: Path | None = None,
-                        build: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                        build: bool = True, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """One stream (int16 PCM at 16 kHz, uint8 viseme per 10 ms frame) of the first `n_utterances`
-    (rounded up to whole blocks), building the missing blocks in order, or, with ``build=False``, of the
-    blocks already cached among them (an error if none is)."""
+    (rounded up to whole blocks), building the missing blocks (in `workers` processes), or, with
+    ``build=False``, of the blocks already cached among them (an error if none is)."""
     if n_utterances < 1:
         raise ValueError(f"n_utterances {n_utterances} is not positive")
     folder = cache_folder(seed, cache_dir)
@@ -212,12 +214,15 @@ def build_kokoro_corpus(n_utterances: int, *, seed: int = 0, cache_dir: Path | N
     if build and todo:
         log.info("Kokoro corpus: %d of %d blocks to synthesize into %s", len(todo), n_blocks, folder)
         start, seconds = time.monotonic(), 0.0
-        for k, b in enumerate(todo):
-            with np.load(build_block(seed, b, folder), allow_pickle=False) as z:
-                seconds += len(z["pcm"]) / D.SAMPLE_RATE
-            elapsed = time.monotonic() - start
-            log.info("Kokoro block %d done (%d/%d): %.1f min of speech in %.1f min", b, k + 1, len(todo),
-                     seconds / 60, elapsed / 60)
+        with ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+            built = pool.map(build_block, [seed] * len(todo), todo, [folder] * len(todo)) if pool else (
+                build_block(seed, b, folder) for b in todo)
+            for k, (b, path) in enumerate(zip(todo, built)):
+                with np.load(path, allow_pickle=False) as z:
+                    seconds += len(z["pcm"]) / D.SAMPLE_RATE
+                elapsed = time.monotonic() - start
+                log.info("Kokoro block %d done (%d/%d): %.1f min of speech in %.1f min", b, k + 1, len(todo),
+                         seconds / 60, elapsed / 60)
     paths = [p for p in (_block_path(folder, b) for b in range(n_blocks)) if p.exists()]
     if not paths:
         raise FileNotFoundError(f"no Kokoro corpus block cached in {folder}")
@@ -240,11 +245,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("utterances", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir", type=Path, default=None)
+    parser.add_argument("--workers", type=int, default=1, help="Processes synthesizing blocks at once.")
     parser.add_argument("--log", type=Path, default=None, help="Also log progress to this file.")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
                         handlers=[logging.StreamHandler()] + ([logging.FileHandler(args.log)] if args.log else []))
-    build_kokoro_corpus(args.utterances, seed=args.seed, cache_dir=args.cache_dir)
+    build_kokoro_corpus(args.utterances, seed=args.seed, cache_dir=args.cache_dir, workers=args.workers)
 
 
 if __name__ == "__main__":
