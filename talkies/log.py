@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # rich loads on the first bar or log line, not at start-up
@@ -47,10 +49,35 @@ def make_progress(transient: bool = True) -> Progress:
                     console=Console(file=sys.stderr), disable=not progress_enabled())
 
 
+#: (description, steps done, total or None) -> None; it may raise to stop the loop (a cancel button).
+ProgressObserver = Callable[[str, int, "float | None"], None]
+_observer: contextvars.ContextVar[ProgressObserver | None] = contextvars.ContextVar("talkies_progress",
+                                                                                    default=None)
+
+
+@contextmanager
+def observe_progress(observer: ProgressObserver) -> Iterator[None]:
+    """Send every :func:`track` step in this context (this thread or task only) to `observer` instead of
+    a progress bar: how an app (the studio) shows the runtime's long loops and cancels them."""
+    token = _observer.set(observer)
+    try:
+        yield
+    finally:
+        _observer.reset(token)
+
+
 def track(items: Iterable[T], description: str, total: float | None = None) -> Iterator[T]:
-    """Iterate with a progress bar (silent when not on a terminal)."""
+    """Iterate with a progress bar (silent when not on a terminal), or report each step to the
+    context's :func:`observe_progress` observer."""
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
+    observer = _observer.get()
+    if observer is not None:
+        observer(description, 0, total)
+        for done, item in enumerate(items, 1):
+            yield item
+            observer(description, done, total)
+        return
     with make_progress() as progress:
         task = progress.add_task(description, total=total)
         for item in items:

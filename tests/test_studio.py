@@ -57,7 +57,6 @@ def test_each_job_gets_its_own_folder_even_at_once():
 
 
 def test_progress_and_cancel_reach_the_runtime_loops():
-    jobs.install_progress_bridge()
     from talkies.runtime import animator
 
     seen = []

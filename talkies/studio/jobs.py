@@ -5,19 +5,18 @@
 - :func:`run_job`: runs one API call; a :class:`~talkies.errors.TalkiesError` becomes ``gr.Error`` with
   exactly the message the CLI prints after ``talkies: error:`` (``str(exc)``), never a traceback.
 - Progress: the runtime reports its long loops (frames rendered, frames tracked) through
-  ``talkies.log.track``; :func:`install_progress_bridge` routes those steps, for the job running in the
-  current context only, to Gradio's progress bar, and raises :class:`Cancelled` at the next step once
-  the job's cancel button was pressed (the partial output is discarded by the runtime's atomic writes).
+  ``talkies.log.track``; each job observes them (``talkies.log.observe_progress``, in its own context
+  only) to drive Gradio's progress bar, and raises :class:`Cancelled` at the next step once the job's
+  cancel button was pressed (the partial output is discarded by the runtime's atomic writes).
 """
 
 from __future__ import annotations
 
-import contextvars
 import itertools
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +25,9 @@ from typing import Any
 import gradio as gr
 
 from talkies.errors import InputError, TalkiesError
-from talkies.log import get_logger
+from talkies.log import get_logger, observe_progress
 
 log = get_logger(__name__)
-
-#: The modules whose long loops go through ``talkies.log.track`` (the name they imported it as).
-TRACKED_MODULES = ("talkies.runtime.animator", "talkies.runtime.face.tracker", "talkies.runtime.dub.dubber")
-
 
 class Cancelled(TalkiesError):
     """The user pressed cancel: the job stops at its next step and writes nothing."""
@@ -64,12 +59,10 @@ class Job:
         return self.folder / name
 
 
-_current: contextvars.ContextVar[Job | None] = contextvars.ContextVar("talkies_studio_job", default=None)
 _running: dict[str, set[Job]] = {}
 _running_lock = threading.Lock()
 _counter = itertools.count(1)
 _root: Path | None = None
-_bridge_installed = False
 
 
 def work_root() -> Path:
@@ -92,39 +85,6 @@ def job_dir(kind: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{kind}-{next(_counter):04d}-", dir=work_root()))
 
 
-def _bridged_track(original: Callable[..., Iterator]) -> Callable[..., Iterator]:
-    def track(items: Iterable, description: str, total: float | None = None) -> Iterator:
-        job = _current.get()
-        if job is None:
-            yield from original(items, description, total)
-            return
-        if total is None and hasattr(items, "__len__"):
-            total = len(items)  # type: ignore[arg-type]
-        job.step(description, 0, total)
-        for done, item in enumerate(items, 1):
-            yield item
-            job.step(description, done, total)
-
-    track.__wrapped__ = original  # type: ignore[attr-defined]
-    return track
-
-
-def install_progress_bridge() -> None:
-    """Route ``talkies.log.track`` in the runtime's long loops to the current job (idempotent). Outside a
-    studio job (no job in the context) the original progress bar runs unchanged."""
-    global _bridge_installed
-    if _bridge_installed:
-        return
-    import importlib
-
-    for name in TRACKED_MODULES:
-        module = importlib.import_module(name)
-        original = getattr(module, "track", None)
-        if original is not None and not hasattr(original, "__wrapped__"):
-            module.track = _bridged_track(original)  # type: ignore[attr-defined]
-    _bridge_installed = True
-
-
 def session_of(request: Any) -> str:
     return str(getattr(request, "session_hash", "") or "")
 
@@ -132,18 +92,16 @@ def session_of(request: Any) -> str:
 @contextmanager
 def job(kind: str, *, progress: Callable[..., Any] | None = None, request: Any = None) -> Iterator[Job]:
     """A job in its own folder with progress and cancel; TalkiesError → a one-line ``gr.Error``."""
-    install_progress_bridge()  # on the first job, not at start-up: it imports the runtime's heavy modules
     current = Job(job_dir(kind), session=session_of(request), progress=progress)
     with _running_lock:
         _running.setdefault(current.session, set()).add(current)
-    token = _current.set(current)
     try:
-        yield current
+        with observe_progress(current.step):
+            yield current
     except TalkiesError as exc:
         log.info("studio %s job failed: %s", kind, exc)
         raise gr.Error(one_line(exc), print_exception=False) from None
     finally:
-        _current.reset(token)
         with _running_lock:
             _running.get(current.session, set()).discard(current)
 
@@ -192,5 +150,4 @@ def need(value: Any, what: str) -> Any:
     return value
 
 
-__all__ = ["Cancelled", "Job", "TRACKED_MODULES", "cancel", "cleanup", "install_progress_bridge", "job", "job_dir",
-           "need", "one_line", "work_root"]
+__all__ = ["Cancelled", "Job", "cancel", "cleanup", "job", "job_dir", "need", "one_line", "work_root"]
