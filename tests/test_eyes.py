@@ -83,10 +83,8 @@ def test_gaze_is_read_back_and_the_iris_keeps_its_size(astronaut, tracker) -> No
     old = [retrack(tracker, astronaut[False].render_frame(gaze(h)))[B.eyeLookOutLeft.value] for h in (-1, 1)]
     assert abs(old[1] - old[0]) < 0.3
     # the iris is pasted unscaled: its re-tracked radius stays the photo's
-    from talkies.runtime.face.tracker import track_image
-
     r0 = np.linalg.norm(an.fitted.landmarks[469, :2] - an.fitted.landmarks[471, :2])
-    lm = track_image(an.render_frame(gaze(0.8)).copy()).faces[0].landmarks
+    lm = tracker.detect(an.render_frame(gaze(0.8)).copy()).faces[0].landmarks
     assert np.linalg.norm(lm[469, :2] - lm[471, :2]) == pytest.approx(r0, rel=0.2)
 
 

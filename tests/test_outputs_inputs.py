@@ -155,7 +155,7 @@ def test_a_huge_png_is_a_one_line_error(tmp_path, capsys):
     assert code == 2 and "too large" in err and err.count("\n") == 1
 
 
-def test_a_large_photo_reports_faces_in_its_own_pixels(tmp_path):
+def test_a_large_photo_reports_faces_in_its_own_pixels(tmp_path, face_models):
     """A 6827×8000 JPEG decodes at a reduced scale (within a memory cap), and the faces come back in the
     file's pixels: the box matches the one found on a small copy, scaled."""
     from PIL import Image
@@ -171,7 +171,7 @@ def test_a_large_photo_reports_faces_in_its_own_pixels(tmp_path):
     del big
     photo = open_photo(tmp_path / "big.jpg")
     assert max(photo.pixels.shape) <= 3840 and photo.original_size == (6827, 8000)
-    with FaceTracker(FaceTrackerOptions(backend="onnx")) as tracker:
+    with FaceTracker(FaceTrackerOptions(), models=face_models) as tracker:
         b_big = tracker.detect(tmp_path / "big.jpg").faces[0].box
         b_small = tracker.detect(tmp_path / "small.jpg").faces[0].box
         d_big = tracker.detect_faces(tmp_path / "big.jpg")[0].box
