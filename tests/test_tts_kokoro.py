@@ -129,6 +129,18 @@ def test_bad_input_is_a_one_line_error(voice, text, match):
     assert "\n" not in str(info.value)
 
 
+def test_a_language_no_voice_speaks_is_a_one_line_error(tmp_path, capsys):
+    """`animate --text ... --language tlh`: no engine speaks Klingon; one line, before any work, no output."""
+    from talkies.tests.helpers.cli import run_cli
+    from talkies.tests.helpers.media import grace_hopper_path
+
+    out = tmp_path / "out.mp4"
+    assert run_cli("animate", grace_hopper_path(), "--text", "Qapla'", "--language", "tlh", "-o", out) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no voice speaks 'tlh'" in err and "talkies voices" in err and len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """A TALKIES_HOME holding a copy of the fetched Kokoro files (the model as a hard link or copy)."""
