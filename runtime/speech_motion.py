@@ -54,9 +54,12 @@ def loudness_motion(pcm: np.ndarray, sample_rate: int, *, fps: float = 100.0) ->
     return FaceMotion(times, weights, fps=fps, extras={"source": "loudness", "silent": False})
 
 
-def motion_from_audio(pcm: np.ndarray, sample_rate: int) -> FaceMotion:
-    """Speech → FaceMotion at 100 fps (visemes and mouth weights) through the LipSync task; when its
-    model bundle is not installed, the mouth follows the loudness instead (with a warning)."""
+def motion_from_audio(pcm: np.ndarray, sample_rate: int, task: LipSync | None = None) -> FaceMotion:
+    """Speech → FaceMotion at 100 fps (visemes and mouth weights) through `task`, an open offline LipSync
+    (kept open by callers with many clips, e.g. a batch), or one opened for this call; when its model
+    bundle is not installed, the mouth follows the loudness instead (with a warning)."""
+    if task is not None:
+        return task.process(pcm, sample_rate)
     try:
         task = LipSync()
     except BundleError as exc:

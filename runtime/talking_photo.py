@@ -72,8 +72,9 @@ def _render(animator: PhotoAnimator, motion: FaceMotion, duration: float, output
 
 
 def animate_audio(photo, audio_path: str | os.PathLike, output: str | os.PathLike,
-                  options: PhotoAnimatorOptions | None = None, *, models=None) -> AnimationResult:
+                  options: PhotoAnimatorOptions | None = None, *, models=None, lipsync=None) -> AnimationResult:
     """Talking photo from any audio or video file (its audio track): lip-sync → PhotoAnimator → MP4.
+    `lipsync`: an open offline LipSync task to reuse (else one is opened for this call).
 
     A silent track gives a video of the face at rest (blinks and idle head motion only), with a warning.
     """
@@ -81,7 +82,7 @@ def animate_audio(photo, audio_path: str | os.PathLike, output: str | os.PathLik
     output = check_writable(output, inputs=_paths(photo, audio_path))
     pcm, rate = load_audio(audio_path)
     animator = _animator(photo, options, models)
-    motion = motion_from_audio(pcm, rate)
+    motion = motion_from_audio(pcm, rate, lipsync)
     if float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) < SILENCE_RMS:
         log.warning("%s is silent: the video shows the face at rest", audio_path)
     return _render(animator, motion, len(pcm) / rate, output, pcm, rate, started=t0,

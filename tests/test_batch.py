@@ -140,6 +140,17 @@ def test_outputs_equal_the_commands_and_the_model_loads_once_per_worker(inputs, 
     assert (tmp_path / "cli.json").read_bytes() == (tmp_path / "long.json").read_bytes()
 
 
+def test_animate_jobs_share_one_lipsync_model_per_worker(inputs, tmp_path):
+    jobs = read_jobs(_csv(inputs, [{"command": "animate", "input": "face.jpg", "audio": "one.wav", "output": "a.mp4"},
+                                   {"command": "animate", "input": "face.jpg", "audio": "long.wav",
+                                    "output": "b.mp4"}], "animate.csv"), tmp_path)
+    worker._CACHE.clear()
+    records = [worker.run_job(job) for job in jobs]
+    assert [r.status for r in records] == ["ok", "ok"], [r.error for r in records]
+    assert [k for k in worker._CACHE if k[0] == "animate-lipsync"] == [("animate-lipsync",)]
+    assert media.video_info(tmp_path / "b.mp4").duration == pytest.approx(1.5, abs=0.1)
+
+
 def test_resume_skips_verified_outputs_and_redoes_changed_ones(inputs, tmp_path):
     rows = [{"command": "lipsync", "input": "one.wav", "output": "one.json", "format": "arkit"},
             {"command": "lipsync", "input": "long.wav", "output": "long.json", "format": "arkit"},

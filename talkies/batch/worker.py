@@ -104,12 +104,25 @@ def _voice(options: dict[str, Any]) -> str:
     return options["voice"] or tts.default_voice(options["language"])
 
 
+def _default_lipsync():
+    """The default offline LipSync task, opened once per worker (None without its bundle: each job then
+    falls back to the loudness, with its warning)."""
+    from talkies.errors import BundleError
+    from talkies.runtime.lipsync import LipSync
+
+    try:
+        return _cached(("animate-lipsync",), LipSync)
+    except BundleError:
+        return None
+
+
 def _animate(job: Job) -> None:
     from talkies.runtime.talking_photo import animate_audio, animate_text
 
     options, models = task_options("animate", job.options), _face_models(job.options["backend"])
     if job.options["audio"] is not None:
-        animate_audio(job.input, job.options["audio"], job.output, options, models=models)
+        animate_audio(job.input, job.options["audio"], job.output, options, models=models,
+                      lipsync=_default_lipsync())
     else:
         animate_text(job.input, job.options["text"], job.output, options, voice=_voice(job.options),
                      rate=job.options["rate"], pitch=job.options["pitch"], models=models)
