@@ -8,6 +8,7 @@ compiles on its first call, or loads from numba's on-disk cache (see :mod:`talki
 - :mod:`~talkies.kernels.warp`: piecewise-affine mesh warp, feathered composite, mouth fill.
 - :mod:`~talkies.kernels.crop`: rotated ROI crop + resize + normalise for model inputs.
 - :mod:`~talkies.kernels.filters`: One-Euro filtering, offline and streaming.
+- :mod:`~talkies.kernels.yuv`: a region of a YUV 4:2:0 video frame to RGB and back.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["OneEuroFilter", "one_euro"], "filters"),
     **dict.fromkeys(["BoundedSolver", "solve_bounded"], "solve"),
     **dict.fromkeys(["border_anchors", "composite", "fill_mouth", "moved_bbox", "warp"], "warp"),
+    **dict.fromkeys(["rgb_into_yuv420", "yuv420_to_rgb", "yuv_matrix"], "yuv"),
 }
 
 __all__ = sorted(_EXPORTS)

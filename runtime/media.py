@@ -177,6 +177,13 @@ def video_info(path: str | os.PathLike) -> VideoInfo:
 
 def iter_video(path: str | os.PathLike) -> Iterator[tuple[float, np.ndarray]]:
     """(timestamp in s, RGB uint8 frame) for every frame, decoded one at a time."""
+    for t, frame in iter_video_frames(path):
+        yield t, frame.to_ndarray(format="rgb24")
+
+
+def iter_video_frames(path: str | os.PathLike) -> Iterator[tuple[float, "av.VideoFrame"]]:  # noqa: F821
+    """(timestamp in s, decoded PyAV frame) for every frame: for a caller that keeps the frame's own
+    planes (frame_yuv420) beside its RGB."""
     import av
 
     path = _existing(path)
@@ -189,31 +196,106 @@ def iter_video(path: str | os.PathLike) -> Iterator[tuple[float, np.ndarray]]:
         fps = float(stream.average_rate or 25)
         try:
             for i, frame in enumerate(container.decode(stream)):
-                t = float(frame.pts * stream.time_base) if frame.pts is not None else i / fps
-                yield t, frame.to_ndarray(format="rgb24")
+                yield (float(frame.pts * stream.time_base) if frame.pts is not None else i / fps), frame
         except av.error.FFmpegError as exc:
             raise InputError(f"{path}: video could not be decoded ({exc})") from exc
     finally:
         container.close()
 
 
+# FFmpeg's AVColorSpace values → the matrix (talkies.kernels.yuv standard) libswscale applies for them;
+# anything else (unspecified, BT.470BG, SMPTE 170M, FCC) converts as BT.601, as libswscale does.
+_MATRICES = {1: "bt709", 7: "smpte240m", 9: "bt2020", 10: "bt2020"}
+_FULL_RANGE_FORMATS = {"yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p"}
+
+
+@dataclass(frozen=True)
+class VideoColour:
+    """How a video's YUV code values map to RGB, and the tags an encoder copies so that players (and
+    talkies' own decoding) read re-encoded planes as they read the source's."""
+
+    standard: str = "bt601"
+    """The YUV matrix, a talkies.kernels.yuv standard."""
+    full_range: bool = False
+    colorspace: int = 2
+    """FFmpeg's colour tags (AVColorSpace, AVColorRange, AVColorPrimaries, AVColorTransferCharacteristic;
+    2 = unspecified, but 0 for the range)."""
+    color_range: int = 0
+    primaries: int = 2
+    trc: int = 2
+
+    @classmethod
+    def of_frame(cls, frame) -> "VideoColour":
+        """The colour of a decoded PyAV frame."""
+        space, tagged = int(frame.colorspace or 2), int(frame.color_range or 0)
+        return cls(_MATRICES.get(space, "bt601"), tagged == 2 or frame.format.name in _FULL_RANGE_FORMATS, space,
+                   tagged, int(frame.color_primaries or 2), int(frame.color_trc or 2))
+
+    def matrix(self) -> np.ndarray:
+        from talkies.kernels import yuv_matrix
+
+        return yuv_matrix(self.standard, full_range=self.full_range)
+
+
+def yuv420_planes(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views (Y, U, V) into a (height·3/2, width) frame buffer as frame_yuv420 makes."""
+    rows, width = buffer.shape
+    height = rows * 2 // 3
+    flat = buffer.reshape(-1)
+    luma, chroma = width * height, (width // 2) * (height // 2)
+    return (flat[:luma].reshape(height, width), flat[luma:luma + chroma].reshape(height // 2, width // 2),
+            flat[luma + chroma:luma + 2 * chroma].reshape(height // 2, width // 2))
+
+
+def frame_yuv420(frame, width: int, height: int) -> np.ndarray:
+    """A decoded PyAV frame's 8-bit 4:2:0 planes in one (height·3/2, width) uint8 buffer (Y, U, V, as
+    PyAV's yuv420p arrays), cropped to width×height (even). Other pixel formats are converted first,
+    keeping their range: the planes are the source's own, for an encoder to take unchanged."""
+    if width % 2 or height % 2 or width > frame.width or height > frame.height:
+        raise InputError(f"a 4:2:0 buffer needs an even size within the {frame.width}×{frame.height} frame, "
+                         f"got {width}×{height}")
+    if frame.format.name not in ("yuv420p", "yuvj420p"):
+        kept = "JPEG" if VideoColour.of_frame(frame).full_range else "MPEG"
+        frame = frame.reformat(format="yuv420p", src_color_range=kept, dst_color_range=kept)
+    out = np.empty((height * 3 // 2, width), np.uint8)
+    flat = out.reshape(-1)
+    start = 0
+    for plane, (w, h) in zip(frame.planes, ((width, height), (width // 2, height // 2), (width // 2, height // 2))):
+        rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        flat[start:start + w * h].reshape(h, w)[...] = rows[:h, :w]
+        start += w * h
+    return out
+
+
 class VideoWriter:
-    """H.264 (yuv420p) + AAC MP4 through PyAV. Use talkies.io.atomic_path for the destination."""
+    """H.264 (yuv420p) + AAC MP4 through PyAV. Use talkies.io.atomic_path for the destination.
+
+    Frames are RGB (write) or, with `colour` given, the source's own 4:2:0 planes (write_yuv420), which
+    the encoder takes as they are, tagged with that colour: no conversion either way."""
 
     def __init__(self, path: str | os.PathLike, *, width: int, height: int, fps: int,
                  audio: np.ndarray | None = None, sample_rate: int = 16000, crf: int = 23,
-                 preset: str = "veryfast", metadata: dict[str, str] | None = None, threads: int = 0):
+                 preset: str = "veryfast", metadata: dict[str, str] | None = None, threads: int = 0,
+                 colour: VideoColour | None = None):
         import av
 
         if width % 2 or height % 2:
             raise InputError(f"H.264 needs even frame sizes, got {width}×{height}")
         self._av = av
+        self.width, self.height = width, height
         self.container = av.open(str(path), mode="w", format="mp4")
         for key, value in (metadata or {}).items():
             self.container.metadata[key] = value
         self.video = self.container.add_stream("libx264", rate=fps)
-        self.video.width, self.video.height, self.video.pix_fmt = width, height, "yuv420p"
+        # full-range planes go in as yuvj420p, so that decoders (libswscale) read them as full range
+        self._pix_fmt = "yuvj420p" if colour is not None and colour.full_range else "yuv420p"
+        self.video.width, self.video.height, self.video.pix_fmt = width, height, self._pix_fmt
         self.video.options = {"crf": str(crf), "preset": preset}
+        if colour is not None:
+            ctx = self.video.codec_context
+            ctx.colorspace, ctx.color_primaries, ctx.color_trc = colour.colorspace, colour.primaries, colour.trc
+            ctx.color_range = colour.color_range or (2 if colour.full_range else 0)
+        self.colour = colour
         if threads:
             self.video.codec_context.thread_count = threads
         self.audio_pcm = audio
@@ -223,7 +305,20 @@ class VideoWriter:
             self.audio.layout = "mono"
 
     def write(self, frame: np.ndarray) -> None:
+        if self.colour is not None:
+            raise InputError("this VideoWriter takes 4:2:0 planes (it was opened with a colour); call write_yuv420")
         vf = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[..., :3]), format="rgb24")
+        for packet in self.video.encode(vf):
+            self.container.mux(packet)
+
+    def write_yuv420(self, buffer: np.ndarray) -> None:
+        """One frame from a (height·3/2, width) uint8 buffer of 4:2:0 planes (see frame_yuv420)."""
+        if self.colour is None:
+            raise InputError("this VideoWriter takes RGB frames (it was opened without a colour); call write")
+        if buffer.shape != (self.height * 3 // 2, self.width) or buffer.dtype != np.uint8:
+            raise InputError(f"a {self.width}×{self.height} 4:2:0 frame is a ({self.height * 3 // 2}, {self.width}) "
+                             f"uint8 buffer, got {buffer.dtype} {buffer.shape}")
+        vf = self._av.VideoFrame.from_ndarray(buffer, format=self._pix_fmt)
         for packet in self.video.encode(vf):
             self.container.mux(packet)
 

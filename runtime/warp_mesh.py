@@ -20,24 +20,22 @@ from talkies.runtime.rig import FACE_OVAL
 RINGS = ((0.45, 0.4, 0.85, 0.5), (1.1, 0.75, 0.0, 0.0))
 
 
-def _ray_to_border(c: np.ndarray, u: np.ndarray, w: int, h: int) -> float:
-    """Distance from c along unit direction u to the image rectangle [0, w-1] × [0, h-1]."""
-    ts = []
-    for comp, lo, hi in ((0, 0.0, w - 1.0), (1, 0.0, h - 1.0)):
-        if u[comp] > 1e-9:
-            ts.append((hi - c[comp]) / u[comp])
-        elif u[comp] < -1e-9:
-            ts.append((lo - c[comp]) / u[comp])
-    return max(0.0, min(ts)) if ts else 0.0
+def _rays_to_border(c: np.ndarray, u: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Distances from c along each unit direction u (N, 2) to the image rectangle [0, w-1] × [0, h-1]."""
+    hi = np.array([w - 1.0, h - 1.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(u > 1e-9, (hi - c) / u, np.where(u < -1e-9, -c / u, np.inf))  # per axis; inf: parallel
+    return np.maximum(0.0, np.where(np.isinf(t).all(axis=1), 0.0, t.min(axis=1)))
 
 
-def _zipper(inner: list[int], outer: list[int], angle: np.ndarray) -> list[tuple[int, int, int]]:
+def _zipper(inner: np.ndarray, outer: np.ndarray, angle: np.ndarray) -> list[tuple[int, int, int]]:
     """Triangulate the band between two closed loops, both sorted by angle around a common centre."""
-    def unwrapped(loop: list[int]) -> np.ndarray:
-        a = angle[loop].copy()
-        return np.concatenate([a, [a[0] + 2 * np.pi]])
+    def unwrapped(loop: np.ndarray) -> list[float]:
+        a = angle[loop]
+        return [*a.tolist(), float(a[0]) + 2 * np.pi]
 
     ai, ao = unwrapped(inner), unwrapped(outer)
+    inner, outer = inner.tolist(), outer.tolist()
     n, m = len(inner), len(outer)
     i = j = 0
     tris = []
@@ -71,10 +69,10 @@ def build_mesh(landmarks: np.ndarray, face_triangles: np.ndarray, width: int, he
     rel = pts[oval] - centre
     radius = np.maximum(np.linalg.norm(rel, axis=1), 1e-3)
     unit = rel / radius[:, None]
-    free = np.array([_ray_to_border(centre, u, width, height) for u in unit]) - radius
-    free = np.maximum(free, 0.0)
+    to_border = _rays_to_border(centre, unit, width, height)
+    free = np.maximum(to_border - radius, 0.0)
     points = [pts]
-    loops = [list(oval)]
+    loops = [oval]
     slices = []
     start = len(pts)
     off_image = free <= 0
@@ -82,31 +80,27 @@ def build_mesh(landmarks: np.ndarray, face_triangles: np.ndarray, width: int, he
         dist = np.where(off_image, frac_r * radius, np.minimum(frac_r * radius, frac_free * free))
         ring = pts[oval] + unit * np.maximum(dist, 0.5)[:, None]
         points.append(ring)
-        loops.append(list(range(start, start + len(oval))))
+        loops.append(np.arange(start, start + len(oval)))
         slices.append(slice(start, start + len(oval)))
         start += len(oval)
     # where the face runs off the photo, its border points go out beyond the face (off-image points
     # are fine for the warp), so that the rings stay nested
-    border_pts = np.array([centre + unit[i] * max(_ray_to_border(centre, unit[i], width, height),
-                                                  radius[i] + 2.0 * RINGS[-1][0] * radius[i] + 2.0)
-                           if free[i] <= 0 else centre + unit[i] * _ray_to_border(centre, unit[i], width, height)
-                           for i in range(len(oval))])
+    beyond = np.maximum(to_border, radius + 2.0 * RINGS[-1][0] * radius + 2.0)
+    border_pts = centre + unit * np.where(free <= 0, beyond, to_border)[:, None]
     corners = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float64)
     border_pts = np.concatenate([border_pts, corners])
     points.append(border_pts)
-    border = list(range(start, start + len(border_pts)))
+    border = np.arange(start, start + len(border_pts))
     allpts = np.concatenate(points)
     angle = np.arctan2(allpts[:, 1] - centre[1], allpts[:, 0] - centre[0])
 
-    def by_angle(loop: list[int]) -> list[int]:
-        return sorted(loop, key=lambda k: angle[k])
+    def by_angle(loop: np.ndarray) -> np.ndarray:
+        return loop[np.argsort(angle[loop], kind="stable")]
 
-    tris = [tuple(t) for t in np.asarray(face_triangles)]
     rings = [by_angle(loop) for loop in loops] + [by_angle(border)]
-    for inner, outer in zip(rings[:-1], rings[1:]):
-        tris += _zipper(inner, outer, angle)
-    return WarpMesh(src=allpts.astype(np.float32), triangles=np.asarray(tris, np.int64),
-                    ring_slices=tuple(slices), oval=oval)
+    bands = [np.asarray(_zipper(inner, outer, angle), np.int64) for inner, outer in zip(rings[:-1], rings[1:])]
+    tris = np.concatenate([np.asarray(face_triangles, np.int64).reshape(-1, 3), *bands])
+    return WarpMesh(src=allpts.astype(np.float32), triangles=tris, ring_slices=tuple(slices), oval=oval)
 
 
 __all__ = ["RINGS", "WarpMesh", "build_mesh"]

@@ -20,8 +20,12 @@ CUTS = {"d18": 0.0, "d14": 3.0, "s18": 0.0}
 
 
 def cut(name: str, folder: Path, seconds: float = 3.0, start: float | None = None) -> Path:
-    """`seconds` of a shared video (with its audio), re-encoded near-losslessly."""
-    from talkies.runtime.media import VideoWriter, iter_video, read_audio, video_info
+    """`seconds` of a shared video (with its audio), re-encoded near-losslessly from its own planes, with
+    its colour tags (s18: BT.709)."""
+    from itertools import chain
+
+    from talkies.runtime.media import VideoColour, VideoWriter, frame_yuv420, iter_video_frames, read_audio, \
+        video_info
 
     start = CUTS[name] if start is None else start
     path = folder / f"{name}_{start:g}_{seconds:g}.mp4"
@@ -33,12 +37,22 @@ def cut(name: str, folder: Path, seconds: float = 3.0, start: float | None = Non
     info = video_info(src)
     rate = 16000
     audio = read_audio(src, sample_rate=rate)[int(start * rate):int((start + seconds) * rate)]
+    frames = iter_video_frames(src)
+    first = next(frames)
     with VideoWriter(path, width=info.width, height=info.height, fps=round(info.fps), audio=audio, sample_rate=rate,
-                     crf=10) as writer:
-        for t, frame in iter_video(src):
+                     crf=10, colour=VideoColour.of_frame(first[1])) as writer:
+        for t, frame in chain([first], frames):
             if start - 1e-3 <= t < start + seconds - 1e-3:
-                writer.write(frame)
+                writer.write_yuv420(frame_yuv420(frame, info.width, info.height))
     return path
+
+
+def colour_tags(path: Path) -> tuple[int, int, int, int]:
+    import av
+
+    with av.open(str(path)) as c:
+        ctx = c.streams.video[0].codec_context
+        return ctx.colorspace, ctx.color_range, ctx.color_primaries, ctx.color_trc
 
 
 def decoded(path: Path) -> list[np.ndarray]:
@@ -160,6 +174,9 @@ def test_outside_the_lower_face_frames_match_the_source(dubbed, face_models):
     psnr = 10 * np.log10(255.0 ** 2 * pixels / errors)
     print(f"{name}: PSNR outside the lower face {psnr:.2f} dB (worst frame {worst:.2f})")
     assert psnr >= 40.0, f"{name}: PSNR {psnr:.2f} dB outside the lower face"
+    # the source's planes were encoded as they are: its colour tags go with them (s18 is BT.709)
+    assert colour_tags(result.path) == colour_tags(clip)
+    assert name != "s18" or colour_tags(clip) == (1, 1, 1, 1)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -281,7 +298,7 @@ def test_interrupt_leaves_no_partial_output(workdir, new_speech, monkeypatch, ca
         if len(written) == 10:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(media.VideoWriter, "write", interrupted)
+    monkeypatch.setattr(media.VideoWriter, "write_yuv420", interrupted)
     out = workdir / "interrupted" / "out.mp4"
     rc = run_cli("dub", cut("d18", workdir, seconds=2.0), "--audio", new_speech[0], "-o", out,
                  "--backend", "mediapipe")

@@ -168,6 +168,26 @@ def test_calibrate_on_following_frames(clip):
     assert weights[0][squint] > 0.3 and weights[4][squint] < 0.05  # calibrated from the 4th frame on
 
 
+def test_landmarks_only_and_frames_decoded_by_the_caller(clip):
+    """output_face_blendshapes=False: the same landmarks, weights all 0; `frames` given by a caller that
+    decodes the clip itself: the same motion as track_video decoding it."""
+    from talkies.runtime.media import iter_video
+
+    plain = track_video(clip.path, _video_options())[0]
+    seen: list[float] = []
+
+    def decoded():
+        for t, frame in iter_video(clip.path):
+            seen.append(t)
+            yield t, frame
+
+    bare = track_video(clip.path, _video_options(output_face_blendshapes=False), frames=decoded())[0]
+    assert len(seen) == FRAMES
+    np.testing.assert_array_equal(bare.extras["landmarks"], plain.extras["landmarks"])
+    np.testing.assert_array_equal(bare.head_pose, plain.head_pose)
+    assert not bare.weights.any() and plain.weights.any()
+
+
 def test_bad_inputs(tmp_path):
     options = FaceTrackerOptions(bundle_dir=bundle_dir())
     with FaceTracker(_video_options()) as tracker:

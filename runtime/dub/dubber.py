@@ -1,14 +1,17 @@
 """VideoDubber: a real talking video re-lip-synced to new speech (audio, or a script voiced by TTS) → MP4.
 
-Two streaming passes over the source, so memory stays bounded whatever the clip's length (only the
-tracked landmarks, about 6 KB a frame, are kept):
+The source is decoded once, and memory stays bounded whatever the clip's length:
 
-1. track the chosen face frame by frame (FaceTracker, VIDEO mode);
-2. decode again, and per frame re-shape the tracked mesh's jaw and mouth to the new speech's weights
-   (runtime.dub.mouth), warp the pixels with it (the warp kernel touches only the triangles that move),
-   paint the mouth's cavity and teeth where it opens wider than the source's, stamp the AI mark and
-   encode. Frames where the face is lost pass through unchanged, and the effect fades in and out
-   around them.
+1. decode and track the chosen face frame by frame (FaceTracker, VIDEO mode, landmarks only: about 6 KB
+   a frame are kept), keeping the decoded frames' own 4:2:0 planes while they fit in `frame_cache_mb`;
+2. per output frame, take those planes (frames beyond the cache, or played backwards by the loop, are
+   decoded again), re-shape the tracked mesh's jaw and mouth to the new speech's weights
+   (runtime.dub.mouth), and edit in RGB only the region that changes: read it out of the planes, warp
+   its pixels with the mesh (only the triangles that move), paint the mouth's cavity and teeth where it
+   opens wider than the source's, and write back the pixels the edit changed. The AI mark is blended
+   into the planes, which go to the encoder as they are, tagged with the source's colour: everything
+   else in the frame is the source's own decoded pixels, with no colour conversion either way. Frames
+   where the face is lost pass through unchanged, and the effect fades in and out around them.
 
     with VideoDubber(VideoDubberOptions(fit="loop")) as dubber:
         result = dubber.dub_audio("talk.mp4", "new_speech.wav", "dubbed.mp4")
@@ -29,15 +32,16 @@ import numpy as np
 from talkies import __version__
 from talkies.errors import InputError
 from talkies.io import atomic_path, check_writable, write_text_atomic
-from talkies.kernels import warp
+from talkies.kernels import rgb_into_yuv420, warp, yuv420_to_rgb
 from talkies.log import get_logger, track
 from talkies.runtime import media
 from talkies.runtime.animator import METADATA_COMMENT, WATERMARK_TEXT, lip_gap, mouth_colours, paint_mouth, \
-    stamp_watermark, watermark_patch
+    watermark_patch
 from talkies.runtime.blendshapes import Blendshape
 from talkies.runtime.dub.frames import Fit, SourceFrames, output_frames, schedule
 from talkies.runtime.dub.mouth import MouthRetarget
 from talkies.runtime.face.selection import MIN_FACE_SIZE
+from talkies.runtime.rig import INNER_LIP_LOOP
 from talkies.runtime.motion import FaceMotion
 from talkies.runtime.talking_photo import SILENCE_RMS, load_audio
 from talkies.runtime.visemes import ARKIT_MOUTH, VISEME_INDEX, VISEME_POSES
@@ -66,6 +70,9 @@ class VideoDubberOptions:
     """Smallest face (landmark box height, pixels) that can be dubbed."""
     ramp_frames: int = 4
     """Frames over which the new mouth fades in after, and out before, a frame where the face is lost."""
+    frame_cache_mb: int = 512
+    """Decoded source frames kept from the tracking pass for rendering, at most this many MB (about
+    12 s of 720p); the rest are decoded again. 0 decodes every frame twice."""
     crf: int = 18
     """H.264 quality: low enough that the untouched pixels stay within about 40 dB of the source."""
     preset: str = "superfast"
@@ -82,6 +89,7 @@ class VideoDubberOptions:
                                     (bad_face, "face must be a face index >= 0", face),
                                     (self.min_face_size < 1, "min_face_size must be >= 1", self.min_face_size),
                                     (self.ramp_frames < 0, "ramp_frames must be >= 0", self.ramp_frames),
+                                    (self.frame_cache_mb < 0, "frame_cache_mb must be >= 0", self.frame_cache_mb),
                                     (not 0 <= self.crf <= 51, "crf must be in [0, 51]", self.crf)):
             if broken:
                 raise InputError(f"{rule}, got {value!r}")
@@ -115,6 +123,11 @@ class _Track:
     landmarks: np.ndarray
     tracked: np.ndarray
     fps: float
+    colour: media.VideoColour
+    size: tuple[int, int]
+    """(width, height) of the output: the source's, cut to even numbers (H.264)."""
+    kept: dict[int, np.ndarray] = field(default_factory=dict)
+    """Source frame index → its 4:2:0 planes, kept from the tracking pass."""
 
 
 def close_bilabials(weights: np.ndarray, visemes: np.ndarray | None) -> np.ndarray:
@@ -224,20 +237,20 @@ class VideoDubber:
         target[times >= motion.duration] = 0.0  # after the speech, the mouth rests closed
         strength = _strength(face.tracked, opts.ramp_frames)
         soundtrack = self._soundtrack(audio, sample_rate, n_out / fps, video, info.has_audio)
-        renderer = _Renderer(face, opts, info.width, info.height)
-        width, height = renderer.width, renderer.height
+        renderer = _Renderer(face, opts)
+        width, height = face.size
         tags = {"comment": METADATA_COMMENT, "description": METADATA_COMMENT, "encoder": f"talkies {__version__}",
                 "title": f"talkies: dubbed {Path(video).name}" + (f" with {source}" if source else "")}
-        with SourceFrames(video, face.timestamps) as frames:
+        with SourceFrames(video, face.timestamps, face.size, kept=face.kept) as frames:
             renderer.pick_colours(frames)
             with atomic_path(output, suffix=".mp4") as tmp:
                 with media.VideoWriter(tmp, width=width, height=height, fps=Fraction(fps).limit_denominator(1001),
                                        audio=soundtrack, sample_rate=sample_rate, crf=opts.crf, preset=opts.preset,
-                                       metadata={k: v[:120] for k, v in tags.items()}, threads=opts.threads
-                                       ) as writer:
+                                       metadata={k: v[:120] for k, v in tags.items()}, threads=opts.threads,
+                                       colour=face.colour) as writer:
                     for j in track(range(n_out), "dubbing", total=n_out):
                         k = int(index[j])
-                        writer.write(renderer.frame(frames.get(k), k, target[j], float(strength[k])))
+                        writer.write_yuv420(renderer.frame(frames.get(k), k, target[j], float(strength[k])))
         dubbed = strength[index] > 0
         end = time.perf_counter()
         return VideoDubberResult(
@@ -255,8 +268,22 @@ class VideoDubber:
         from talkies.runtime.face.selection import face_height
 
         index = self.options.face
-        options = FaceTrackerOptions(num_faces=max(TRACKED_FACES, (index or 0) + 1))
-        motions = track_video(video, options, models=self.models, keep_landmarks=True)
+        options = FaceTrackerOptions(num_faces=max(TRACKED_FACES, (index or 0) + 1), output_face_blendshapes=False)
+        width, height = info.width - info.width % 2, info.height - info.height % 2  # H.264 needs even sizes
+        kept: dict[int, np.ndarray] = {}
+        colour: list[media.VideoColour] = []
+        budget = self.options.frame_cache_mb * 2 ** 20
+
+        def decoded():
+            """The frames in RGB for the tracker, keeping their own planes on the way while they fit."""
+            for i, (t, frame) in enumerate(media.iter_video_frames(video)):
+                if not colour:
+                    colour.append(media.VideoColour.of_frame(frame))
+                if (len(kept) + 1) * width * height * 3 // 2 <= budget and len(kept) == i:
+                    kept[i] = media.frame_yuv420(frame, width, height)
+                yield t, frame.to_ndarray(format="rgb24", threads=1)  # the tracker is one thread too
+
+        motions = track_video(video, options, models=self.models, keep_landmarks=True, frames=decoded())
         if index is None:
             chosen = max(motions, key=lambda m: float(np.mean(np.ptp(m.extras["landmarks"][:, :, 1], axis=1)))
                          * float(np.mean(m.tracked)))
@@ -270,7 +297,8 @@ class VideoDubber:
         if size < self.options.min_face_size:
             raise InputError(f"the face in {video} is only {size:.0f} px tall; talkies needs at least "
                              f"{self.options.min_face_size} px to dub it: use a closer or higher-resolution video")
-        return _Track(np.asarray(chosen.timestamps), landmarks, np.asarray(chosen.tracked, bool), info.fps)
+        return _Track(np.asarray(chosen.timestamps), landmarks, np.asarray(chosen.tracked, bool), info.fps,
+                      colour[0], (width, height), kept)
 
     def _soundtrack(self, pcm: np.ndarray, rate: int, seconds: float, video: str | os.PathLike,
                     has_audio: bool) -> np.ndarray:
@@ -307,17 +335,23 @@ class VideoDubber:
 
 
 class _Renderer:
-    """One dubbed frame from a source frame, its tracked landmarks and the new mouth weights."""
+    """One dubbed frame, as 4:2:0 planes, from a source frame's planes, its tracked landmarks and the new
+    mouth weights (see the module docstring)."""
 
-    def __init__(self, face: _Track, options: VideoDubberOptions, width: int, height: int):
+    #: Vertices moving less than this (px) count as still: the warp leaves their triangles alone.
+    MIN_MOTION = 0.02
+
+    def __init__(self, face: _Track, options: VideoDubberOptions):
         from talkies.runtime.rig import FaceRig
 
         self.face, self.options = face, options
-        self.width, self.height = width - width % 2, height - height % 2  # H.264 needs even sizes
+        self.width, self.height = face.size
+        self.matrix = face.colour.matrix()
         self.rig = FaceRig.load()
         self.retarget = MouthRetarget(self.rig, face.landmarks, face.tracked)
-        self._wm = watermark_patch(options.watermark_text, self.height) if options.watermark else None
-        self._out = np.empty((self.height, self.width, 3), np.uint8)
+        self._wm = _PlanarMark(watermark_patch(options.watermark_text, self.height), self.width, self.height,
+                               self.matrix) if options.watermark else None
+        self._out = np.empty((self.height * 3 // 2, self.width), np.uint8)
         self.cavity = self.teeth = None
 
     def pick_colours(self, frames: SourceFrames) -> None:
@@ -326,10 +360,14 @@ class _Renderer:
         gaps = np.array([lip_gap(self.face.landmarks[i]) for i in tracked])
         k = int(tracked[int(np.argmax(gaps))])
         points = self.face.landmarks[k]
-        self.cavity, self.teeth = mouth_colours(frames.get(k), points, self.retarget.scale(points))
+        image = yuv420_to_rgb(*media.yuv420_planes(frames.get(k)), (0, 0, self.width, self.height),
+                              matrix=self.matrix)
+        self.cavity, self.teeth = mouth_colours(image, points, self.retarget.scale(points))
 
-    def frame(self, image: np.ndarray, k: int, weights: np.ndarray, strength: float) -> np.ndarray:
-        image = image[:self.height, :self.width]
+    def frame(self, source: np.ndarray, k: int, weights: np.ndarray, strength: float) -> np.ndarray:
+        out = self._out
+        out[...] = source
+        planes = media.yuv420_planes(out)
         if strength > 0:
             points = self.face.landmarks[k]
             face, scale = self.retarget.retarget(points, weights, strength)
@@ -339,16 +377,82 @@ class _Renderer:
             jaw = dst[mesh.oval] - mesh.src[mesh.oval]  # the skin just outside the face follows the jaw a little
             for sl, (_, _, _, follow_jaw) in zip(mesh.ring_slices, RINGS):
                 dst[sl] = mesh.src[sl] + follow_jaw * jaw
-            out = warp(image, mesh.src, dst, mesh.triangles, min_motion=0.02, out=self._out)
-            if self.options.mouth_fill:
-                paint_mouth(out, face, gap0=lip_gap(points), scale=scale, cavity_colour=self.cavity,
-                            teeth_colour=self.teeth)
-        else:
-            out = self._out
-            out[...] = image
+            box = self._edit_box(mesh.src, dst, mesh.triangles, face)
+            if box is not None:
+                x0, y0 = box[:2]
+                before = yuv420_to_rgb(*planes, box, matrix=self.matrix)
+                shift = np.array([x0, y0], np.float32)
+                edited = warp(before, mesh.src - shift, dst - shift, mesh.triangles, min_motion=self.MIN_MOTION)
+                if self.options.mouth_fill:
+                    local = face.copy()
+                    local[:, :2] -= shift
+                    paint_mouth(edited, local, gap0=lip_gap(points), scale=scale, cavity_colour=self.cavity,
+                                teeth_colour=self.teeth)
+                rgb_into_yuv420(edited, *planes, (x0, y0), matrix=self.matrix, unchanged=before)
         if self._wm is not None:
-            stamp_watermark(out, self._wm)
+            self._wm.stamp(*planes)
         return out
+
+    def _edit_box(self, src: np.ndarray, dst: np.ndarray, triangles: np.ndarray, face: np.ndarray
+                  ) -> tuple[int, int, int, int] | None:
+        """(x0, y0, x1, y1), even, of what the edit reads and writes: the moving triangles where they
+        come from and go to (with the bilinear taps' reach) and the painted mouth; None when still."""
+        moving = ((dst.astype(np.float64) - src) ** 2).sum(axis=1) > self.MIN_MOTION ** 2  # as the warp tests
+        moved = moving[triangles].any(axis=1)
+        if not moved.any():
+            return None
+        corners = triangles[moved].ravel()
+        pts = np.concatenate([src[corners], dst[corners], face[list(INNER_LIP_LOOP), :2]])
+        lo = np.floor(pts.min(axis=0)).astype(int) - 3
+        hi = np.ceil(pts.max(axis=0)).astype(int) + 4
+        x0, y0 = max(0, int(lo[0]) & ~1), max(0, int(lo[1]) & ~1)
+        x1, y1 = min(self.width, (int(hi[0]) + 1) & ~1), min(self.height, (int(hi[1]) + 1) & ~1)
+        return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+class _PlanarMark:
+    """The visible AI mark (animator.watermark_patch, placed as stamp_watermark places it) blended
+    straight into 4:2:0 planes. Blending commutes with the affine RGB → YUV map, so this is the RGB blend
+    followed by the 2×2 chroma average, without converting the region: luma takes each pixel's alpha,
+    chroma each block's mean alpha and mean of alpha × the mark's chroma."""
+
+    def __init__(self, patch: tuple[np.ndarray, np.ndarray], width: int, height: int, matrix: np.ndarray):
+        colour, alpha = patch
+        ph, pw = alpha.shape[:2]
+        margin = max(4, height // 60)
+        y0, x0 = height - ph - margin, width - pw - margin
+        self.box = None
+        if y0 < 0 or x0 < 0:
+            return
+        # pad to whole 2×2 blocks; the padding has alpha 0
+        bx0, by0 = x0 & ~1, y0 & ~1
+        bx1, by1 = min(width, (x0 + pw + 1) & ~1), min(height, (y0 + ph + 1) & ~1)
+        a = np.zeros((by1 - by0, bx1 - bx0), np.float64)
+        a[y0 - by0:y0 - by0 + ph, x0 - bx0:x0 - bx0 + pw] = alpha[..., 0]
+        rgb = np.zeros((by1 - by0, bx1 - bx0, 3), np.float64)
+        rgb[y0 - by0:y0 - by0 + ph, x0 - bx0:x0 - bx0 + pw] = colour
+        kr, kg, kb, y_off, y_scale, c_scale, db, dr = matrix
+        lum = rgb @ np.array([kr, kg, kb])
+        cb = 128.0 + c_scale * (rgb[..., 2] - lum) / db
+        cr = 128.0 + c_scale * (rgb[..., 0] - lum) / dr
+
+        def blocks(v: np.ndarray) -> np.ndarray:
+            return v.reshape(v.shape[0] // 2, 2, v.shape[1] // 2, 2).mean(axis=(1, 3))
+
+        self.box = (bx0, by0, bx1, by1)
+        self.y_keep, self.y_add = 1.0 - a, a * (y_off + y_scale * lum) + 0.5  # +0.5: round on the uint8 store
+        self.c_keep = 1.0 - blocks(a)
+        self.u_add, self.v_add = blocks(a * cb) + 0.5, blocks(a * cr) + 0.5
+
+    def stamp(self, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
+        if self.box is None:
+            return
+        x0, y0, x1, y1 = self.box
+        region = y[y0:y1, x0:x1]
+        region[...] = region * self.y_keep + self.y_add
+        for plane, add in ((u, self.u_add), (v, self.v_add)):
+            region = plane[y0 // 2:y1 // 2, x0 // 2:x1 // 2]
+            region[...] = region * self.c_keep + add
 
 
 __all__ = ["Fit", "VideoDubber", "close_bilabials", "VideoDubberOptions", "VideoDubberResult"]

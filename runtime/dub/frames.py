@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from talkies.errors import InputError
+from talkies.runtime.media import frame_yuv420
 from talkies.types import _Choice
 
 
@@ -43,20 +45,32 @@ def schedule(source_frames: int, frames: int, fit: Fit) -> np.ndarray:
 
 
 class SourceFrames:
-    """Random access to a video's frames by index, cheap in playing order.
+    """Random access to a video's frames by index, as 4:2:0 buffers (media.frame_yuv420), cheap in playing
+    order.
 
-    Decoded frames (YUV, as the decoder gives them) are kept in a bounded cache. A frame behind the
-    decoder (a backwards loop) is found by seeking to the keyframe before a window of `window` frames
-    that ends at it and decoding that window forward, so playing backwards costs about one extra decode
-    per frame and memory stays at `2 × window` frames whatever the clip's length or keyframe spacing.
+    Frames the caller already holds (`kept`: index → buffer, from its own decoding pass) are served
+    from memory and the file is opened only for the others. Decoded frames are kept in a bounded cache.
+    A frame behind the decoder (a backwards loop) is found by seeking to the keyframe before a window of
+    `window` frames that ends at it and decoding that window forward, so playing backwards costs about
+    one extra decode per frame and memory stays at `2 × window` frames whatever the clip's length or
+    keyframe spacing.
     """
 
-    def __init__(self, path: str | os.PathLike, timestamps: np.ndarray, *, window: int = 48):
-        import av
-
+    def __init__(self, path: str | os.PathLike, timestamps: np.ndarray, size: tuple[int, int], *,
+                 kept: Mapping[int, np.ndarray] | None = None, window: int = 48):
         self.path = Path(path)
         self.timestamps = np.asarray(timestamps, np.float64)
+        self.size = size
+        self.kept = kept or {}
         self.window = window
+        self.container = None
+        self._cache: OrderedDict[int, object] = OrderedDict()
+        self._decoder = None
+        self._next = 0  # index of the frame the decoder yields next
+
+    def _open(self) -> None:
+        import av
+
         self._av = av
         try:
             self.container = av.open(str(self.path))
@@ -64,12 +78,10 @@ class SourceFrames:
             raise InputError(f"{self.path}: not a readable video file ({exc})") from exc
         self.stream = self.container.streams.video[0]
         self.stream.thread_type = "AUTO"
-        self._cache: OrderedDict[int, object] = OrderedDict()
-        self._decoder = None
-        self._next = 0  # index of the frame the decoder yields next
 
     def close(self) -> None:
-        self.container.close()
+        if self.container is not None:
+            self.container.close()
 
     def __enter__(self) -> "SourceFrames":
         return self
@@ -114,7 +126,13 @@ class SourceFrames:
                 return
 
     def get(self, index: int) -> np.ndarray:
-        """RGB uint8 (H, W, 3) of frame `index`."""
+        """The (height·3/2, width) uint8 4:2:0 buffer of frame `index`; read it, never write it (a kept
+        frame is served itself)."""
+        buffer = self.kept.get(index)
+        if buffer is not None:
+            return buffer
+        if self.container is None:
+            self._open()
         frame = self._cache.get(index)
         if frame is None:
             if self._decoder is None or index < self._next or index > self._next + self.window:
@@ -126,7 +144,7 @@ class SourceFrames:
             frame = self._cache.get(index)
             if frame is None:
                 raise InputError(f"{self.path}: frame {index} is missing from the stream")
-        return frame.to_ndarray(format="rgb24")
+        return frame_yuv420(frame, *self.size)
 
 
 __all__ = ["Fit", "SourceFrames", "output_frames", "schedule"]

@@ -92,6 +92,9 @@ class FaceTrackerOptions:
     """While fewer than num_faces faces are tracked, run the detector every this many frames."""
     lost_face_memory_s: float = 2.0
     """How long a lost face's id is kept for the same face coming back."""
+    output_face_blendshapes: bool = True
+    """Run the blend-shape model; False leaves every weight at 0, for callers that need only landmarks
+    and pose (the dubber), and saves the model's run on every frame."""
 
     def __post_init__(self) -> None:
         for name, kind in (("running_mode", RunningMode), ("backend", Backend), ("precision", Precision)):

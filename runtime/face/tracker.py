@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +26,7 @@ import numpy as np
 from talkies.errors import InputError, NoFaceError
 from talkies.kernels import OneEuroFilter
 from talkies.log import get_logger, track
+from talkies.runtime.blendshapes import NUM_BLENDSHAPES
 from talkies.runtime.face.blendshape_model import UNSUPPORTED, BlendshapeModel
 from talkies.runtime.face.detector import FaceDetection, FaceDetector, iou
 from talkies.runtime.face.landmarks import LandmarkModel, LandmarkResult
@@ -199,13 +201,16 @@ class FaceTracker:
             self._last_ts = None
 
     def track_video(self, path: str | os.PathLike, *, calibrate_frames: int = 0, keep_landmarks: bool = True,
-                    description: str = "tracking faces") -> list[FaceMotion]:
+                    description: str = "tracking faces",
+                    frames: Iterable[tuple[float, np.ndarray]] | None = None) -> list[FaceMotion]:
         """Track a whole video (VIDEO mode), one FaceMotion per face, ordered by face id.
 
         Frames where a face is missing hold its nearest values and have tracked = False. With
         `calibrate_frames`, each face's first N frames set its rest pose, applied to all its frames.
         extras: "landmarks" (T, 478, 3) when keep_landmarks, "calibration" (ARKit name → rest weight),
-        "unsupported" (shapes always 0). NoFaceError when no frame has a face.
+        "unsupported" (shapes always 0). NoFaceError when no frame has a face. `frames`: the video's
+        (timestamp s, RGB frame) pairs as iter_video gives them, from a caller that decodes `path` itself
+        (and keeps something of each frame on the way).
         """
         self._require_mode(RunningMode.VIDEO, "track_video")
         info = video_info(path)
@@ -216,7 +221,8 @@ class FaceTracker:
             times: list[float] = []
             per_face: dict[int, dict[int, TrackedFace]] = {}
             image_size = (info.height, info.width)
-            for i, (t, frame) in enumerate(track(iter_video(path), description, total=info.frames)):
+            decoded = iter_video(path) if frames is None else frames
+            for i, (t, frame) in enumerate(track(decoded, description, total=info.frames)):
                 t = max(float(t), times[-1] + 1e-6) if times else float(t)
                 times.append(t)
                 result = self._process(as_image(frame), None, tracking=True, time_s=t)
@@ -347,7 +353,8 @@ class FaceTracker:
         raw = res.landmarks
         box = _landmark_box(raw)
         landmarks = raw
-        raw_weights = self.blendshape_model(raw)
+        # without blend-shapes the weights read 0 (their filter is skipped: nothing to smooth)
+        raw_weights = self.blendshape_model(raw) if self.options.output_face_blendshapes else _NO_WEIGHTS
         if tracking:
             tr.roi, tr.box, tr.last_seen = roi_from_landmarks(raw, box=box), box, now
             if self.options.smoothing:
@@ -360,7 +367,8 @@ class FaceTracker:
                                                      d_cutoff=opts.smoothing_derivate_cutoff)
                 scale = ((box[2] - box[0]) + (box[3] - box[1])) / 2.0  # MediaPipe's object scale
                 landmarks = tr.filter.step(raw, now, value_scale=1.0 / max(float(scale), 1e-6))
-                raw_weights = tr.weight_filter.step(raw_weights, now)  # type: ignore[union-attr]
+                if self.options.output_face_blendshapes:
+                    raw_weights = tr.weight_filter.step(raw_weights, now)  # type: ignore[union-attr]
         weights = raw_weights
         if calibrated:
             if tracking and self._calibrate_frames and tr.calibration is None:
@@ -438,6 +446,10 @@ class FaceTracker:
             raise error
 
 
+_NO_WEIGHTS = np.zeros(NUM_BLENDSHAPES, np.float32)
+_NO_WEIGHTS.flags.writeable = False
+
+
 def _landmark_box(landmarks: np.ndarray) -> np.ndarray:
     return landmark_box(landmarks).astype(np.float32, copy=False)
 
@@ -448,12 +460,14 @@ def _centre(box: np.ndarray) -> np.ndarray:
 
 def track_video(path: str | os.PathLike, options: FaceTrackerOptions | None = None, *,
                 models: FaceModels | None = None, calibrate_frames: int = 0,
-                keep_landmarks: bool = True) -> list[FaceMotion]:
+                keep_landmarks: bool = True, frames: Iterable[tuple[float, np.ndarray]] | None = None
+                ) -> list[FaceMotion]:
     """Track every face of a video file: one FaceMotion per face (see FaceTracker.track_video)."""
     options = dataclasses.replace(options or FaceTrackerOptions(), running_mode=RunningMode.VIDEO,
                                   result_callback=None)
     with FaceTracker(options, models=models) as tracker:
-        return tracker.track_video(path, calibrate_frames=calibrate_frames, keep_landmarks=keep_landmarks)
+        return tracker.track_video(path, calibrate_frames=calibrate_frames, keep_landmarks=keep_landmarks,
+                                   frames=frames)
 
 
 def track_image(image: np.ndarray | str | os.PathLike, options: FaceTrackerOptions | None = None, *,

@@ -59,3 +59,48 @@ def random_image(rng: np.random.Generator, h: int, w: int, c: int, dtype: type =
     if dtype == np.uint8:
         return rng.integers(0, 256, (h, w, c), dtype=np.uint8)
     return rng.random((h, w, c), dtype=np.float32)
+
+
+def yuv_forward_ref(kr: float, kb: float) -> np.ndarray:
+    """The 3×3 matrix taking RGB (0-1) to Y (0-1) and Cb, Cr (±0.5), written from the standard's definition."""
+    kg = 1.0 - kr - kb
+    return np.array([[kr, kg, kb],
+                     [-kr / (2 * (1 - kb)), -kg / (2 * (1 - kb)), 0.5],
+                     [0.5, -kg / (2 * (1 - kr)), -kb / (2 * (1 - kr))]])
+
+
+def _code_scale(full_range: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, offset) of 8-bit code values per unit of Y, Cb, Cr."""
+    if full_range:
+        return np.array([255.0, 255.0, 255.0]), np.array([0.0, 128.0, 128.0])
+    return np.array([219.0, 224.0, 224.0]), np.array([16.0, 128.0, 128.0])
+
+
+def yuv420_to_rgb_ref(y: np.ndarray, u: np.ndarray, v: np.ndarray, box: tuple[int, int, int, int], kr: float,
+                      kb: float, full_range: bool) -> np.ndarray:
+    """RGB uint8 of a region of 4:2:0 planes, each chroma sample repeated over its 2×2 block."""
+    x0, y0, x1, y1 = box
+    rows, cols = np.mgrid[y0:y1, x0:x1]
+    codes = np.stack([y[rows, cols], u[rows // 2, cols // 2], v[rows // 2, cols // 2]], -1).astype(np.float64)
+    scale, offset = _code_scale(full_range)
+    ycc = (codes - offset) / scale
+    rgb = ycc @ np.linalg.inv(yuv_forward_ref(kr, kb)).T * 255.0
+    return to_dtype(rgb, np.uint8)
+
+
+def rgb_into_yuv420_ref(rgb: np.ndarray, before: np.ndarray | None, y: np.ndarray, u: np.ndarray, v: np.ndarray,
+                        origin: tuple[int, int], kr: float, kb: float, full_range: bool) -> None:
+    """In place: luma of every pixel that differs from `before` (all when None), and the mean chroma of
+    the four pixels of every 2×2 block holding such a pixel."""
+    x0, y0 = origin
+    h, w = rgb.shape[:2]
+    scale, offset = _code_scale(full_range)
+    ycc = rgb.astype(np.float64) / 255.0 @ yuv_forward_ref(kr, kb).T
+    changed = np.ones((h, w), bool) if before is None else (rgb != before).any(axis=2)
+    luma = to_dtype(ycc[..., 0] * scale[0] + offset[0], np.uint8)
+    y[y0:y0 + h, x0:x0 + w][changed] = luma[changed]
+    blocks = changed.reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3))
+    chroma = ycc[..., 1:].reshape(h // 2, 2, w // 2, 2, 2).mean(axis=(1, 3)) * scale[1:] + offset[1:]
+    chroma = to_dtype(chroma, np.uint8)
+    for plane, k in ((u, 0), (v, 1)):
+        plane[y0 // 2:(y0 + h) // 2, x0 // 2:(x0 + w) // 2][blocks] = chroma[..., k][blocks]
