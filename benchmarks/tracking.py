@@ -1,6 +1,8 @@
 """Face tracking benchmark: talkies' FaceTracker per backend against MediaPipe's own FaceLandmarker.
 
 Run: ``python -m talkies.benchmarks.tracking [--json OUT] [--mediapipe-python PYTHON]``.
+With ``--video VIDEO``: the real-video mode of benchmarks/tracking_video.py (`talkies track VIDEO` with no
+flags against MediaPipe's FaceLandmarker in VIDEO mode, alternating passes; issue 24's goal).
 
 - **Speed**: frames/s of the whole pipeline (tracking, landmarks, blend-shapes, pose, smoothing) in
   VIDEO mode on a clip made from real photos (pans, zooms, rolls), one inference thread; and IMAGE-mode
@@ -255,13 +257,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="Interpreter of a separate venv with mediapipe installed [default: the peers' venv].")
     parser.add_argument("--bundle-dir", type=Path, default=None, help="Face bundles [default: $TALKIES_HOME/bundles].")
     parser.add_argument("--precisions", default=",".join(p.value for p in Precision), help="Bundle precisions to include when present.")
-    parser.add_argument("--passes", type=int, default=3, help="Timed passes over the clip (best kept).")
+    parser.add_argument("--passes", type=int, default=3, help="Timed passes (the clip: best kept; --video: the median, per side).")
+    parser.add_argument("--video", type=Path, default=None,
+                        help="Real-video mode (benchmarks/tracking_video.py): `talkies track VIDEO` with no flags "
+                             "against MediaPipe's FaceLandmarker on this video's frames, alternating passes.")
+    parser.add_argument("--cpu", type=int, default=0,
+                        help="Real-video mode: pin both sides to this core (-1: no pinning) [default: 0].")
+    parser.add_argument("--cli-runs", type=int, default=3,
+                        help="Real-video mode: runs of the real `talkies track VIDEO -o OUT.json` [default: 3].")
     args = parser.parse_args(argv)
     if args.json is not None:
         from talkies.io import check_writable
 
         check_writable(args.json)
     os.environ.setdefault("TALKIES_THREADS", "1")
+    if args.video is not None:
+        return _video_mode(args)
     from talkies.cli.options import ChoiceList
     from talkies.models.mediapipe.assets import fetch_face_models
     from talkies.runtime.face.model_files import mediapipe_dir
@@ -297,6 +308,21 @@ def main(argv: list[str] | None = None) -> int:
               "rows": rows}
     table = markdown(rows)
     print(table)  # the benchmark's report is its output
+    if args.json is not None:
+        write_text_atomic(args.json, json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def _video_mode(args: argparse.Namespace) -> int:
+    from talkies.benchmarks import tracking_video
+
+    python, how = (args.mediapipe_python, "given") if args.mediapipe_python else mediapipe_python(install=True)
+    if python is None:
+        raise SystemExit(f"no MediaPipe interpreter: {how}")
+    with tempfile.TemporaryDirectory(prefix="talkies-bench-video-") as tmp:
+        report = tracking_video.run(args.video, passes=args.passes, cpu=None if args.cpu < 0 else args.cpu,
+                                    cli=args.cli_runs, mediapipe_python=python, work=Path(tmp))
+    print(tracking_video.summary(report))  # the benchmark's report is its output
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(report, indent=2) + "\n")
     return 0

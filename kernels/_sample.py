@@ -38,6 +38,37 @@ def span_inside(mxx: float, rx: float, myx: float, ry: float, xs: int, xe: int, 
 
 
 @jit
+def _axis_range(a: float, b: float, hi: float, xs: int, xe: int) -> tuple[int, int]:
+    """The x in [xs, xe] with 0 <= a·x + b <= hi (possibly empty: first > last)."""
+    if a == 0.0:
+        return (xs, xe) if 0.0 <= b <= hi else (xs, xs - 1)
+    lo_x, hi_x = -b / a, (hi - b) / a
+    if a < 0.0:
+        lo_x, hi_x = hi_x, lo_x
+    first = max(xs, int(math.ceil(max(lo_x, xs - 1.0))))  # bounded before int(): no overflow
+    last = min(xe, int(math.floor(min(hi_x, xe + 1.0))))
+    return first, last
+
+
+@jit
+def inside_range(mxx: float, rx: float, myx: float, ry: float, xs: int, xe: int, w: int, h: int) -> tuple[int, int]:
+    """The longest run [first, last] of x in [xs, xe] whose source positions have 4 taps inside (as
+    :func:`span_inside` checks them; first > last when there is none). A row that crosses the image's
+    edge (a face near the frame border) then resamples its inside part on the fast path and only the
+    rest pixel by pixel."""
+    fx, lx = _axis_range(mxx, rx, w - 1 - _MARGIN, xs, xe)
+    fy, ly = _axis_range(myx, ry, h - 1 - _MARGIN, xs, xe)
+    first, last = max(fx, fy), min(lx, ly)
+    # The bounds came from divisions: step inwards until the exact check agrees (a step or two at most).
+    for _ in range(4):
+        if first > last or span_inside(mxx, rx, myx, ry, first, last, w, h):
+            return first, last
+        first += 1
+        last -= 1
+    return xs, xs - 1
+
+
+@jit
 def scratch(width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-span work arrays for :func:`resample_span` (tap offsets, x and y fractions)."""
     return np.empty(width, np.uint64), np.empty(width, np.float32), np.empty(width, np.float32)

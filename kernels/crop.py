@@ -18,7 +18,7 @@ import numpy as np
 from talkies.errors import InputError
 
 from ._validate import as_f32, as_f64, as_image, as_pair, as_scalar, check_out
-from ._sample import pixel_table, resample_span, sample_constant, sample_replicate, scratch, span_inside
+from ._sample import inside_range, pixel_table, resample_span, sample_constant, sample_replicate, scratch
 from .config import jit
 
 
@@ -73,15 +73,27 @@ def _crop_kernel(image: np.ndarray, m: np.ndarray, out: np.ndarray, lut: np.ndar
     for v in range(oh):
         rx = m[0, 1] * v + m[0, 2]
         ry = m[1, 1] * v + m[1, 2]
-        if span_inside(m[0, 0], rx, m[1, 0], ry, 0, ow - 1, w, h):
-            resample_span(flat, w * nch, nch, flat_out, v * ow * nch, ow, rx, m[0, 0], ry, m[1, 0], lut, post, offset,
-                          offs, fx, fy)
-        elif replicate:  # rows reaching past the image edge (a face near the frame border)
-            for u in range(ow):
-                sample_replicate(image, m[0, 0] * u + rx, m[1, 0] * u + ry, out, v, u, scale, offset)
+        # Rows reaching past the image edge (a face near the frame border: every frame of a close-up)
+        # resample their inside run on the fast path and only the pixels beyond it one by one.
+        first, last = inside_range(m[0, 0], rx, m[1, 0], ry, 0, ow - 1, w, h)
+        if first > last:
+            _edge_pixels(image, m[0, 0], rx, m[1, 0], ry, out, v, 0, ow, scale, offset, border, replicate)
+            continue
+        resample_span(flat, w * nch, nch, flat_out, (v * ow + first) * nch, last - first + 1, m[0, 0] * first + rx,
+                      m[0, 0], m[1, 0] * first + ry, m[1, 0], lut, post, offset, offs, fx, fy)
+        _edge_pixels(image, m[0, 0], rx, m[1, 0], ry, out, v, 0, first, scale, offset, border, replicate)
+        _edge_pixels(image, m[0, 0], rx, m[1, 0], ry, out, v, last + 1, ow, scale, offset, border, replicate)
+
+
+@jit
+def _edge_pixels(image: np.ndarray, mxx: float, rx: float, myx: float, ry: float, out: np.ndarray, v: int, u0: int,
+                 u1: int, scale: float, offset: float, border: float, replicate: bool) -> None:
+    """Pixels u0 <= u < u1 of crop row v, one by one, with taps outside the image (replicate or constant)."""
+    for u in range(u0, u1):
+        if replicate:
+            sample_replicate(image, mxx * u + rx, myx * u + ry, out, v, u, scale, offset)
         else:
-            for u in range(ow):
-                sample_constant(image, m[0, 0] * u + rx, m[1, 0] * u + ry, border, out, v, u, scale, offset)
+            sample_constant(image, mxx * u + rx, myx * u + ry, border, out, v, u, scale, offset)
 
 
 class Border(str, Enum):
