@@ -9,7 +9,9 @@ upper lid closed over the eye for a blink.
 - **Blinks.** The mesh's lids are not moved by eyeBlink (the renderer zeroes those weights before the
   warp). Instead the upper lid comes down as a layer: the band of the photo holding the lashes moves
   down rigidly by the closure (so the lashes stay sharp), and the lid skin above them follows,
-  unfolding from the crease. Closed, the lash line lies on the lower lid's.
+  unfolding from the crease, taut and smooth. The unfolding skin is only what the photo shows of the
+  lid: it stops at a glasses rim or a brow (lid_skin), which stay put. Closed, the lash line lies a
+  little past the lower lid's, with a soft shadow where the lids meet.
 """
 
 from __future__ import annotations
@@ -26,8 +28,22 @@ IRIS_CENTRE = {"right": 468, "left": 473}
 #: The lid band that moves rigidly (lashes and lid margin), as a fraction of the eye's width.
 LASH_BAND = 0.12
 #: How far past the lower lid's line the closed lid margin comes (1 = onto it): the lashes then lie over
-#: the lower lashes, as in a real closed eye (re-tracked eyeBlink rises from about 0.5 to 0.6 with it).
-LID_REACH = 1.2
+#: the lower lashes, as in a real closed eye. FaceTracker reads a lid that only meets the lower one as
+#: half shut (eyeBlink about 0.5); at 1.4 the astronaut's closed eyes read 0.70/0.68.
+LID_REACH = 1.4
+#: Lid skin that unfolds above the lash band: at most this many eye openings, and only as far up as the
+#: photo shows skin (it stops at a dark edge: a glasses rim or a brow, which must not slide over the eye).
+FOLD = 0.9
+#: A row darker than this fraction of the lid skin's brightness ends the unfolding skin.
+SKIN_EDGE = 0.6
+#: How far along the lid (eye widths) stretched lid skin is blurred, to hide the streaks of stretching.
+LID_BLUR = 0.04
+#: How much of the closed lid takes one smooth skin tone per column (a taut lid: the photo's fold
+#: lines, stretched, would draw a second lid line above the closed one).
+LID_SMOOTH = 0.6
+#: The shadow line where the closed lids meet: its half-width (eye widths) and darkness (0-1).
+LID_LINE = 0.04
+LID_SHADOW = 0.45
 
 
 def _loops(eye: dict) -> tuple[list[int], list[int]]:
@@ -38,6 +54,16 @@ def _loops(eye: dict) -> tuple[list[int], list[int]]:
 def _curve(points: np.ndarray, xs: np.ndarray) -> np.ndarray:
     order = np.argsort(points[:, 0], kind="stable")
     return np.interp(xs, points[order, 0], points[order, 1])
+
+
+def _box_filter(x: np.ndarray, k: int, axis: int) -> np.ndarray:
+    """Mean over 2k+1 samples along `axis` (edges repeated)."""
+    pad = [(0, 0)] * x.ndim
+    pad[axis] = (k + 1, k)
+    c = np.cumsum(np.pad(x, pad, mode="edge"), axis=axis)
+    n = x.shape[axis]
+    return (np.take(c, np.arange(2 * k + 1, 2 * k + 1 + n), axis=axis)
+            - np.take(c, np.arange(n), axis=axis)) / (2 * k + 1)
 
 
 def _bilinear_rows(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -57,6 +83,28 @@ class _Eye:
     radius: float
     patch: np.ndarray  # (2R+1, 2R+1, 3) float32 iris disc of the photo, hidden parts filled
     sclera: np.ndarray
+    skin: float = 1.0  # the lid skin strip above the lash band, in eye widths (see lid_skin)
+
+
+def lid_skin(lum: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> float:
+    """Height (in eye widths) of the lid skin strip above the lash band of one eye of the photo: per
+    column of the middle of the lid, from the band's top upwards until a row is darker than SKIN_EDGE
+    times the strip's brightest first rows (a glasses rim, a brow); the median over the columns."""
+    width = float(upper[:, 0].max() - upper[:, 0].min())
+    lash = max(1.5, LASH_BAND * width)
+    opening = float(np.max(_curve(lower, upper[:, 0]) - upper[:, 1]))
+    reach = int(np.ceil(FOLD * max(opening, 0.1 * width))) + 1
+    x0, x1 = upper[:, 0].min() + 0.25 * width, upper[:, 0].max() - 0.25 * width
+    heights = []
+    for x in range(int(np.ceil(x0)), int(x1) + 1):
+        start = int(np.floor(_curve(upper, np.array([float(x)]))[0] - lash))
+        if start - reach < 0 or not 0 <= x < lum.shape[1] or start >= lum.shape[0]:
+            continue
+        column = lum[start - reach:start + 1, x][::-1]  # upwards from the band's top
+        bright = column[:3].max()
+        dark = np.flatnonzero(column < SKIN_EDGE * bright)
+        heights.append(dark[0] if len(dark) else reach)
+    return float(np.median(heights)) / width if heights else FOLD * 0.3
 
 
 class EyeLayers:
@@ -66,6 +114,7 @@ class EyeLayers:
         self.image = image
         self.eyes: list[_Eye] = []
         h, w = image.shape[:2]
+        luma = image.astype(np.float32) @ _LUMA
         for side, eye in EYES.items():
             upper, lower = _loops(eye)
             centre = landmarks[IRIS_CENTRE[side], :2].astype(np.float64)
@@ -95,7 +144,8 @@ class EyeLayers:
                 sclera = px[lum >= np.percentile(lum, 60)].mean(0)
             else:
                 sclera = patch[~disc].mean(0) if (~disc).any() else fill
-            self.eyes.append(_Eye(side, upper, lower, centre, radius, patch, sclera.astype(np.float32)))
+            skin = lid_skin(luma, landmarks[upper, :2].astype(np.float64), landmarks[lower, :2].astype(np.float64))
+            self.eyes.append(_Eye(side, upper, lower, centre, radius, patch, sclera.astype(np.float32), skin))
 
     def draw(self, frame: np.ndarray, face: np.ndarray, source: np.ndarray, blinks: dict[str, float]) -> None:
         """Repaint both eyes of `frame` in place. `face`: the frame's 478 points (lids without the
@@ -159,8 +209,10 @@ class EyeLayers:
         width = float(up[:, 0].max() - up[:, 0].min())
         opening = float(np.max(_curve(lo, up[:, 0]) - up[:, 1]))
         lash = max(1.5, LASH_BAND * width)  # the band that moves rigidly: lashes and the lid margin
-        fold = max(2.0, 0.9 * max(opening, 0.1 * width))  # lid skin above it, unfolding from the crease
-        box = self._box(frame, np.concatenate([up - [0, lash + fold + 1], lo + [0, 1]]), 1.0)
+        # lid skin above it, unfolding from the crease (or from a glasses rim that stays put)
+        fold = max(1.0, min(FOLD * max(opening, 0.1 * width), eye.skin * width))
+        below = max(0.0, LID_REACH - 1.0) * opening + 1.0  # the closed margin passes the lower lid
+        box = self._box(frame, np.concatenate([up - [0, lash + fold + 1], lo + [0, below]]), 1.0)
         if box is None:
             return
         x0, y0, x1, y1 = box
@@ -174,17 +226,38 @@ class EyeLayers:
         a = top - lash - fold  # the crease: fixed
         # destination → source rows: the lash band moves rigidly, the skin between the crease and it stretches
         stretch = (top - lash - a) / np.maximum(edge - lash - a, 1e-6)
-        src = np.where(y >= edge - lash, y - shift, a + (y - a) * stretch)
+        skin = y < edge - lash
+        src = np.where(skin, a + (y - a) * stretch, y - shift)
         take = (y >= a) & (y <= edge + 0.5) & within
         if not take.any():
             return
         base = frame.astype(np.float32, copy=False) if frame.dtype == np.float32 else frame
         region = frame[y0:y1, x0:x1].astype(np.float32)
         moved = _bilinear_rows(base, np.clip(src, 0, frame.shape[0] - 1), xs)
-        # anti-aliased lower edge, and a little shading on the closed lid
-        alpha = np.clip(edge + 0.5 - y, 0.0, 1.0) * take
-        moved = moved * (1.0 - 0.06 * closure * np.clip((y - top) / max(opening, 1.0), 0, 1))[..., None]
+        # a few rows of skin stretched far show as vertical streaks: blur them along the lid as much as
+        # they are stretched
+        k = int(round(LID_BLUR * width))
+        if k >= 1:
+            mix = np.clip((1.0 / np.maximum(stretch, 1e-6) - 1.0) / 3.0, 0.0, 1.0) * skin
+            moved += (_box_filter(moved, k, axis=1) - moved) * mix[..., None]
+        if LID_SMOOTH:
+            # the lid's tone per column: the brighter rows of its skin strip (skin, not folds), smoothed
+            # along the lid; shaded a little towards the margin
+            rows = a[None, :] + np.linspace(0.0, 1.0, 6)[:, None] * (top - lash - a)[None, :]
+            strip = _bilinear_rows(base, np.clip(rows, 0, frame.shape[0] - 1), xs)
+            order = np.argsort(strip @ _LUMA, axis=0)
+            tone = np.take_along_axis(strip, order[[-2, -3]][..., None], axis=0).mean(0)
+            tone = _box_filter(tone, max(1, int(round(0.12 * width))), axis=0)
+            v = np.clip((y - a) / np.maximum(edge - lash - a, 1e-6), 0.0, 1.0)
+            shade = 1.0 - 0.1 * (1.0 - np.sin(np.pi * v)) * (v > 0.5)
+            blend = LID_SMOOTH * closure * np.clip(v / 0.3, 0.0, 1.0) * skin  # the crease end keeps the photo
+            moved += (tone[None] * shade[..., None] - moved) * blend[..., None]
+        # the closed lid: a little shading over it, and the shadow where the lids meet
+        depth = np.clip((y - top) / max(opening, 1.0), 0, 1)
+        line = np.exp(-(((y - edge + 0.25 * lash) / max(LID_LINE * width, 0.7)) ** 2)) * closure ** 3
+        moved = moved * ((1.0 - 0.06 * closure * depth) * (1.0 - LID_SHADOW * line))[..., None]
+        alpha = np.clip(edge + 0.5 - y, 0.0, 1.0) * take  # anti-aliased lower edge
         frame[y0:y1, x0:x1] = (region + (moved - region) * alpha[..., None] + 0.5).astype(np.uint8)
 
 
-__all__ = ["EyeLayers", "LASH_BAND", "LID_REACH"]
+__all__ = ["EyeLayers", "LASH_BAND", "LID_REACH", "lid_skin"]

@@ -19,14 +19,15 @@ _BLINKS = (Blendshape.eyeBlinkLeft.value, Blendshape.eyeBlinkRight.value)
 
 
 def blink_curve(times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """0 → 1 → 0 eyelid closures at random intervals (2–6 s apart): close 80 ms, hold 40 ms, open 150 ms."""
+    """0 → 1 → 0 eyelid closures at random intervals (2–6 s apart): close 80 ms, hold 70 ms, open 150 ms
+    (closed long enough to be on two frames at 25-30 fps, so a tracker that smooths still sees it shut)."""
     out = np.zeros(len(times), np.float32)
     if not len(times):
         return out
     end = float(times[-1])
     t = float(rng.uniform(0.6, 2.5))
     while t < end + 0.3:
-        close, hold, open_ = 0.08, 0.04, 0.15
+        close, hold, open_ = 0.08, 0.07, 0.15
         x = times - t
         ramp_up = np.clip(x / close, 0, 1)
         ramp_down = np.clip(1 - (x - close - hold) / open_, 0, 1)

@@ -1,6 +1,13 @@
 """Eyes (runtime/eyes.py, the rig's eyeLook* shapes): gaze moves the photo's iris unscaled and
 FaceTracker reads it back; blinks close a lid layer that FaceTracker reads as closed, more than the
-warped lids of before (eye_layers=False); the rig keeps eyeLook shapes to the iris and lids."""
+warped lids of before (eye_layers=False); the rig keeps eyeLook shapes to the iris and lids.
+
+The closed loop over whole clips: every planned blink of a rendered, encoded clip (speech, head motion,
+gaze) re-tracked with FaceTracker reads eyeBlink >= 0.6 on both eyes, on the astronaut and on stills of
+the shared videos. Grace Hopper (glasses, hooded eyes) and the d18 man (deep-set eyes) stay below it:
+FaceTracker leaves a gap of about a tenth of the eye's width between their closed lids whatever the lid
+looks like, which its blend-shape model reads as 0.35-0.55; for her the test holds what the lid layer
+gained (about 0.2-0.3 before) and that her glasses' rim no longer slides down over the eye."""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ import pytest
 
 from talkies.runtime.blendshapes import Blendshape as B
 from talkies.runtime.rig import EYES, FaceRig
-from talkies.tests.helpers.media import astronaut_path
+from talkies.tests.helpers.media import TEXT, astronaut_path, grace_hopper_path, video_still
 
 
 def weights(**values: float) -> np.ndarray:
@@ -92,7 +99,62 @@ def test_closed_lid_layer_reads_as_closed(astronaut, tracker) -> None:
     got = {layers: retrack(tracker, astronaut[layers].render_frame(weights(eyeBlinkLeft=1, eyeBlinkRight=1)))
            for layers in (True, False)}
     cols = [B.eyeBlinkLeft.value, B.eyeBlinkRight.value]
-    assert got[True][cols].min() >= 0.55, got[True][cols]
+    assert got[True][cols].min() >= 0.6, got[True][cols]
     assert got[True][cols].mean() > got[False][cols].mean() + 0.2, (got[True][cols], got[False][cols])
     open_ = retrack(tracker, astronaut[True].render_frame(weights()))
     assert open_[cols].max() < 0.2
+
+
+BLINKS = [B.eyeBlinkLeft.value, B.eyeBlinkRight.value]
+
+
+def blink_peaks(photo, models, folder, seconds: float = 9.0) -> tuple[np.ndarray, np.ndarray]:
+    """Render `seconds` of a talking clip with blinks (seed 3), encode it, re-track it: per planned blink
+    the highest re-tracked eyeBlink (left, right), and the re-tracked weights of the open-eyed frames."""
+    from talkies.runtime import espeak
+    from talkies.runtime.animator import PhotoAnimator, PhotoAnimatorOptions
+    from talkies.runtime.face import FaceTrackerOptions, track_video
+    from talkies.runtime.speech import motion_from_phones
+
+    animator = PhotoAnimator(photo, PhotoAnimatorOptions(watermark=False, seed=3), models=models)
+    plan = animator.plan(motion_from_phones(espeak.synthesize(TEXT, rate=165)), seconds)
+    path = animator.write(plan, folder / "blinks.mp4").path
+    read = track_video(path, FaceTrackerOptions(smoothing=False), models=models)[0].weights[:, BLINKS]
+    closing = plan.weights[:, BLINKS[0]] > 0.05
+    edges = np.flatnonzero(np.diff(np.r_[0, closing.astype(int), 0]))
+    peaks = np.array([read[a:b + 1].max(0) for a, b in zip(edges[::2], edges[1::2])])
+    assert len(peaks) >= 2, "the clip should hold a few blinks"
+    return peaks, read[~closing]
+
+
+@pytest.mark.parametrize("name", ["astronaut", "d14", "s18"])
+def test_every_blink_of_a_clip_reads_closed(name, face_models, tmp_path) -> None:
+    photo = astronaut_path(tmp_path) if name == "astronaut" else video_still(name)
+    if photo is None:
+        pytest.skip(f"the shared video {name}.mp4 is not here")
+    peaks, open_ = blink_peaks(photo, face_models, tmp_path)
+    assert peaks.min() >= 0.6, peaks  # every blink, both eyes (astronaut 0.62-0.73 here)
+    assert np.median(open_, axis=0).max() < 0.15
+
+
+def test_glasses_stay_put_and_blinks_read_closer(face_models, tmp_path) -> None:
+    from talkies.runtime.animator import PhotoAnimator, PhotoAnimatorOptions
+    from talkies.runtime.eyes import LASH_BAND
+
+    an = PhotoAnimator(grace_hopper_path(), PhotoAnimatorOptions(watermark=False), models=face_models)
+    lm = an.fitted.landmarks
+    # her lid shows a strip of skin only a tenth of the eye wide below the glasses' rim (the astronaut's: 0.37)
+    assert all(eye.skin < 0.15 for eye in an._eyes.eyes), [eye.skin for eye in an._eyes.eyes]
+    open_ = an.render_frame(weights()).copy()
+    shut = an.render_frame(weights(eyeBlinkLeft=1, eyeBlinkRight=1)).copy()
+    for eye in an._eyes.eyes:  # the rim above the unfolding skin is not dragged down over the eye
+        top = lm[eye.upper, :2]
+        width = np.ptp(top[:, 0])
+        x = np.arange(int(top[:, 0].min() + 0.3 * width), int(top[:, 0].max() - 0.3 * width))
+        crease = np.interp(x, *top[np.argsort(top[:, 0])].T) - LASH_BAND * width - eye.skin * width
+        for dy in range(2, 7):
+            rows = np.floor(crease - dy).astype(int)
+            diff = np.abs(shut[rows, x].astype(int) - open_[rows, x].astype(int))
+            assert diff.max() <= 2, (eye.side, dy, diff.max())
+    peaks, _ = blink_peaks(grace_hopper_path(), face_models, tmp_path)
+    assert peaks.min() >= 0.3, peaks  # 0.35-0.44 here; the warped-then-smeared lids of before: 0.19-0.33

@@ -60,3 +60,25 @@ def speech(text: str = TEXT):
     from talkies.runtime import espeak
 
     return espeak.synthesize(text)
+
+
+def shared_video(name: str) -> Path | None:
+    """One of the real face videos of the shared data (d14, d18, s18: ../shared/data/video/README.md), or
+    None where this checkout has no shared data."""
+    from talkies.paths import shared_data_dir
+
+    path = shared_data_dir() / "video" / f"{name}.mp4"
+    return path if path.is_file() else None
+
+
+@functools.lru_cache(maxsize=None)
+def video_still(name: str) -> np.ndarray | None:
+    """The first frame of a shared video (RGB uint8), a portrait of a real person; None without it."""
+    from talkies.runtime.media import iter_video
+
+    path = shared_video(name)
+    if path is None:
+        return None
+    for _, frame in iter_video(path):
+        return np.ascontiguousarray(frame)
+    return None
