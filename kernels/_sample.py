@@ -138,6 +138,34 @@ def _load_u64_jit(flat, i):  # type: ignore[no-untyped-def]
     return lambda flat, i: np.uint64(0)  # never called: word_loads() is False for these
 
 
+def prefetch(flat: np.ndarray, i: int) -> None:
+    """Ask the CPU to start loading flat[i]'s cache line (compiled code; plain Python does nothing)."""
+
+
+@intrinsic
+def _prefetch_line(typingctx, arr, idx):  # type: ignore[no-untyped-def]
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        from llvmlite import ir
+        from numba.core import cgutils
+
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        ptr = builder.gep(data, [args[1]])
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])  # a read, kept in every cache level, of data
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@overload(prefetch, jit_options=JIT_OPTIONS)
+def _prefetch_jit(flat, i):  # type: ignore[no-untyped-def]
+    return lambda flat, i: _prefetch_line(flat, i)
+
+
 def word_loads(flat: np.ndarray) -> bool:
     """Whether pixels can be read as 64-bit words (uint8 data on a little-endian machine)."""
     return bool(flat.dtype == np.uint8 and _LITTLE)
