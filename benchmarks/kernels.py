@@ -39,7 +39,10 @@ from talkies.kernels import (  # noqa: E402
     SparseDeltas,
     crop,
     moved_bbox,
+    rgb_into_yuv420,
     warp,
+    yuv420_to_rgb,
+    yuv_matrix,
 )
 from talkies.kernels.warp import _warp_into  # noqa: E402  (also counts the pixels a warp rasterises)
 from talkies.benchmarks.common import cpu_model, markdown_table  # noqa: E402
@@ -152,7 +155,12 @@ CASES: dict[str, tuple[str, ...]] = {
                     "numpy sgemm clip"),
     "solve": ("talkies warm", "talkies cold", "talkies solve_many", "scipy bvls", "scipy trf"),
     "one-euro": ("talkies", "numpy"),
+    "yuv": ("talkies region to RGB", "talkies region back", "PyAV frame to RGB", "PyAV frame back",
+            "cv2 frame to RGB"),
 }
+
+#: The region the yuv case converts: about what a dubbed 720p face's moving triangles cover.
+YUV_REGION = (480, 300, 880, 620)
 
 
 def warp_scenario() -> Scenario:
@@ -296,12 +304,48 @@ def one_euro_scenario() -> Scenario:
     return Scenario({"talkies": ours, "numpy": peer})
 
 
+def yuv_scenario() -> Scenario:
+    """A region of a 720p 4:2:0 frame to RGB and back (the dubber's edit), against whole-frame conversions
+    (what the dubber did before: decode to RGB, then RGB to yuv420p for the encoder)."""
+    import av
+
+    rgb = synthetic_frame()
+    h, w = rgb.shape[:2]
+    buffer = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray()
+    flat = buffer.reshape(-1)
+    y = flat[:h * w].reshape(h, w)
+    u = flat[h * w:h * w * 5 // 4].reshape(h // 2, w // 2)
+    v = flat[h * w * 5 // 4:].reshape(h // 2, w // 2)
+    m = yuv_matrix("bt709")
+    x0, y0, x1, y1 = YUV_REGION
+    before = yuv420_to_rgb(y, u, v, YUV_REGION, matrix=m)
+    edited = before.copy()
+    edited[100:220, 120:300] //= 2  # a mouth-sized edit: the rest of the region is written back as it was
+    region = np.empty_like(before)
+    planes = [p.copy() for p in (y, u, v)]
+    frame = av.VideoFrame.from_ndarray(buffer, format="yuv420p")
+    calls: dict[str, Callable[[], object]] = {
+        "talkies region to RGB": lambda: yuv420_to_rgb(y, u, v, YUV_REGION, matrix=m, out=region),
+        "talkies region back": lambda: rgb_into_yuv420(edited, *planes, (x0, y0), matrix=m, unchanged=before),
+        "PyAV frame to RGB": lambda: frame.to_ndarray(format="rgb24", threads=1),
+        "PyAV frame back": lambda: av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p",
+                                                                                           threads=1),
+    }
+    try:
+        import cv2
+
+        calls["cv2 frame to RGB"] = lambda: cv2.cvtColor(buffer, cv2.COLOR_YUV2RGB_I420)
+    except ImportError:  # pragma: no cover
+        pass
+    return Scenario(calls, info={"region_pixels": (x1 - x0) * (y1 - y0), "frame_pixels": h * w})
+
+
 def scenario(name: str) -> Scenario:
     """Build the named scenario (see :data:`CASES`)."""
     if name in ("blendshapes", "solve"):
         rig = face_rig(face_frame())
         return blendshapes_scenario(rig) if name == "blendshapes" else solve_scenario(rig)
-    return {"warp": warp_scenario, "crop": crop_scenario, "one-euro": one_euro_scenario}[name]()
+    return {"warp": warp_scenario, "crop": crop_scenario, "one-euro": one_euro_scenario, "yuv": yuv_scenario}[name]()
 
 
 def measure_all(sc: Scenario, quick: bool) -> dict[str, Timing]:
@@ -395,6 +439,20 @@ def bench_one_euro(quick: bool) -> tuple[list[Row], list[Goal]]:
     row = Row("one-euro", "streaming step, 1434 values (478×3 landmarks)", ours, {"numpy array step": t["numpy"]},
               unit="step")
     return [row], [time_goal("One-Euro step ≤ 5 µs for 1434 values", ours, 5e-6, 1e6, "µs", 2)]
+
+
+def bench_yuv(quick: bool) -> tuple[list[Row], list[Goal]]:
+    sc = yuv_scenario()
+    t = measure_all(sc, quick)
+    size = f"{YUV_REGION[2] - YUV_REGION[0]}×{YUV_REGION[3] - YUV_REGION[1]}"
+    to_peers = {name: t[key] for name, key in (("PyAV (libswscale) whole 720p frame to RGB", "PyAV frame to RGB"),
+                                               ("cv2.cvtColor I420 whole 720p frame", "cv2 frame to RGB"))
+                if key in t}
+    rows = [Row("yuv", f"{size} region of a 720p 4:2:0 frame to RGB (BT.709)", t["talkies region to RGB"], to_peers,
+                notes=sc.info),
+            Row("yuv", "same region back, a mouth-sized part of it edited", t["talkies region back"],
+                {"PyAV (libswscale) whole 720p frame RGB to yuv420p": t["PyAV frame back"]})]
+    return rows, []
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -515,7 +573,7 @@ def run(quick: bool = False) -> tuple[list[Row], list[Goal], dict[str, Any]]:
     limiter = single_thread()  # noqa: F841  (keeps the BLAS limit active until we return)
     rows: list[Row] = []
     goals: list[Goal] = []
-    for bench in track([bench_warp, bench_crop, bench_blendshapes, bench_solve, bench_one_euro],
+    for bench in track([bench_warp, bench_crop, bench_blendshapes, bench_solve, bench_one_euro, bench_yuv],
                        "benchmarking kernels"):
         got, step_goals = bench(quick)
         rows += got
