@@ -82,6 +82,7 @@ class _Eye:
     centre: np.ndarray  # the photo's iris centre (px)
     radius: float
     patch: np.ndarray  # (2R+1, 2R+1, 3) float32 iris disc of the photo, hidden parts filled
+    offset: np.ndarray  # the iris centre less the patch's central pixel (px, x y)
     sclera: np.ndarray
     skin: float = 1.0  # the lid skin strip above the lash band, in eye widths (see lid_skin)
 
@@ -145,7 +146,8 @@ class EyeLayers:
             else:
                 sclera = patch[~disc].mean(0) if (~disc).any() else fill
             skin = lid_skin(luma, landmarks[upper, :2].astype(np.float64), landmarks[lower, :2].astype(np.float64))
-            self.eyes.append(_Eye(side, upper, lower, centre, radius, patch, sclera.astype(np.float32), skin))
+            self.eyes.append(_Eye(side, upper, lower, centre, radius, patch, centre - [cx, cy],
+                                  sclera.astype(np.float32), skin))
 
     def draw(self, frame: np.ndarray, face: np.ndarray, source: np.ndarray, blinks: dict[str, float]) -> None:
         """Repaint both eyes of `frame` in place. `face`: the frame's 478 points (lids without the
@@ -170,7 +172,8 @@ class EyeLayers:
         moved = face[ring, :2].astype(np.float64) - source[ring, :2]
         old = eye.centre + moved.mean(0)  # where the warp carried the photo's iris
         new = face[IRIS_CENTRE[eye.side], :2].astype(np.float64)
-        if np.hypot(*(new - old)) < 0.35:
+        step = float(np.hypot(*(new - old)))
+        if step < 0.02:
             return
         up, lo = face[eye.upper, :2].astype(np.float64), face[eye.lower, :2].astype(np.float64)
         box = self._box(frame, np.concatenate([up, lo]), 1.0)
@@ -192,16 +195,24 @@ class EyeLayers:
         white = eye.sclera * shade[..., None]
         out = region + (white - region) * cover_old[..., None]
         # 2. the photo's iris, unscaled, at the new centre
+        # sampled between pixels: a driver's small eye movements are fractions of a pixel on a photo
         rr = (eye.patch.shape[0] - 1) // 2
-        py = np.rint(y - new[1] + rr).astype(np.int64)
-        px = np.rint(xs[None, :] - new[0] + rr).astype(np.int64)
-        ok = (py >= 0) & (py <= 2 * rr) & (px >= 0) & (px <= 2 * rr)
+        fy = np.broadcast_to(y - new[1] + eye.offset[1] + rr, inside.shape)
+        fx = np.broadcast_to(xs[None, :] - new[0] + eye.offset[0] + rr, inside.shape)
+        ok = (fy >= 0) & (fy <= 2 * rr) & (fx >= 0) & (fx <= 2 * rr)
         d_new = np.hypot(xs[None, :] - new[0], y - new[1])
         cover_new = np.clip(r + 0.5 - d_new, 0.0, 1.0) * ok
-        iris = eye.patch[np.clip(py, 0, 2 * rr), np.clip(px, 0, 2 * rr)]
+        iy = np.clip(np.floor(fy).astype(np.int64), 0, 2 * rr - 1)
+        ix = np.clip(np.floor(fx).astype(np.int64), 0, 2 * rr - 1)
+        ty = np.clip(fy - iy, 0.0, 1.0)[..., None]
+        tx = np.clip(fx - ix, 0.0, 1.0)[..., None]
+        p = eye.patch
+        iris = ((p[iy, ix] * (1 - tx) + p[iy, ix + 1] * tx) * (1 - ty)
+                + (p[iy + 1, ix] * (1 - tx) + p[iy + 1, ix + 1] * tx) * ty)
         iris = iris * (0.8 + 0.2 * np.clip((y - top) / max(r, 1.0), 0.0, 1.0))[..., None]  # lid shadow
         out += (iris - out) * cover_new[..., None]
-        m = inside[..., None]
+        # fade the repaint in over the first half pixel of motion, so a gaze near rest does not pop
+        m = (inside * min(1.0, step / 0.5))[..., None]
         frame[y0:y1, x0:x1] = (region + (out - region) * m + 0.5).astype(np.uint8)
 
     def _lid(self, frame: np.ndarray, face: np.ndarray, eye: _Eye, closure: float) -> None:
