@@ -1,5 +1,6 @@
 """glTF 2.0 morph-target animation: GLB/glTF writers and reader, the talking head (the rig's face mesh with
-the 52 ARKit blend-shapes as named morph targets) and the animation added to someone's own avatar.
+the 52 ARKit blend-shapes as named morph targets: the canonical face, or a photo's face textured with the
+photo, runtime.talking_head) and the animation added to someone's own avatar.
 
 Layout of what we write: a ``Head`` node (at the neck pivot; its rotation and translation are the head pose)
 with a child ``Face`` node holding a mesh whose morph targets are named by ARKit name
@@ -24,14 +25,13 @@ from talkies.runtime.blendshapes import ARKIT_NAMES, NUM_BLENDSHAPES
 from talkies.runtime.curve_keys import (ANGLE_TOLERANCE, TRANSLATION_TOLERANCE, frame_rate, keyed, on_grid,
                                         sample_keys)
 from talkies.runtime.motion import FaceMotion
-from talkies.runtime.talking_head import METRES_PER_RIG_UNIT
+from talkies.runtime.talking_head import RIG_TO_GLTF, HeadGeometry
 
 GLB_MAGIC, GLB_VERSION, CHUNK_JSON, CHUNK_BIN = 0x46546C67, 2, 0x4E4F534A, 0x004E4942
 FLOAT, UINT16, UINT32 = 5126, 5123, 5125
 ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
+LINEAR, LINEAR_MIPMAP_LINEAR, CLAMP_TO_EDGE = 9729, 9987, 33071
 GENERATOR = "talkies"
-# The rig frame (y down, z away, rig units) to glTF's (y up, z to the viewer, metres).
-_RIG_TO_GLTF = np.array([1.0, -1.0, -1.0]) * METRES_PER_RIG_UNIT
 
 
 # ------------------------------------------------------------------------------------------------
@@ -137,6 +137,13 @@ class Buffer:
         self.doc["accessors"].append(acc)
         return len(self.doc["accessors"]) - 1
 
+    def add_bytes(self, data: bytes) -> int:
+        """A buffer view of raw bytes (an embedded image); returns the view's index."""
+        self.doc["bufferViews"].append({"buffer": 0, "byteOffset": self.size, "byteLength": len(data)})
+        self.parts.append(data + b"\0" * (-len(data) % 4))
+        self.size += len(self.parts[-1])
+        return len(self.doc["bufferViews"]) - 1
+
     def blob(self) -> bytes:
         return b"".join(self.parts)
 
@@ -222,15 +229,11 @@ def add_animation(doc: dict, buf: Buffer, motion: FaceMotion, weight_targets: di
                                              "extras": {"fps": fps, "frames": len(motion)}})
 
 
-def _head_mesh(buf: Buffer, with_head: bool) -> dict:
-    """The mesh with 52 ARKit morph targets: the rig's face (478 vertices) or a placeholder triangle."""
+def _head_mesh(buf: Buffer, head: HeadGeometry | None) -> dict:
+    """The mesh with 52 ARKit morph targets: a head (478 vertices) or a placeholder triangle."""
     names = list(ARKIT_NAMES)
-    if with_head:
-
-        from talkies.runtime.talking_head import head_geometry
-
-        geo = head_geometry()
-        pos, normals, colors, tris, deltas = geo.positions, geo.normals, geo.colors, geo.triangles, geo.deltas
+    if head is not None:
+        pos, normals, colors, tris, deltas = head.positions, head.normals, head.colors, head.triangles, head.deltas
     else:
         pos = np.array([[0, 0, 0], [0.01, 0, 0], [0, 0.01, 0]], np.float32)
         normals, colors, tris = np.tile([0, 0, 1.0], (3, 1)), None, np.array([[0, 1, 2]])
@@ -239,6 +242,8 @@ def _head_mesh(buf: Buffer, with_head: bool) -> dict:
              "NORMAL": buf.add(normals, "VEC3", target=ARRAY_BUFFER)}
     if colors is not None:
         attrs["COLOR_0"] = buf.add(colors, "VEC3", target=ARRAY_BUFFER)
+    if head is not None and head.uvs is not None:
+        attrs["TEXCOORD_0"] = buf.add(head.uvs, "VEC2", target=ARRAY_BUFFER)
     zero, targets = None, []
     for d in deltas:
         if not np.any(d):
@@ -250,21 +255,48 @@ def _head_mesh(buf: Buffer, with_head: bool) -> dict:
     prim = {"attributes": attrs, "indices": buf.add(tris.reshape(-1), "SCALAR", target=ELEMENT_ARRAY_BUFFER,
                                                   component=UINT16 if len(pos) < 65536 else UINT32),
             "material": 0, "targets": targets}
-    return {"name": "talkies_face" if with_head else "talkies_curves", "primitives": [prim],
+    return {"name": "talkies_face" if head is not None else "talkies_curves", "primitives": [prim],
             "extras": {"targetNames": names}}
 
 
-def gltf_document(motion: FaceMotion, *, with_head: bool = False) -> tuple[dict, bytes]:
+def _material(doc: dict, buf: Buffer, head: HeadGeometry | None) -> dict:
+    """Skin: flat for the placeholder, white times the vertex colours or the photo texture for a head."""
+    pbr = {"baseColorFactor": [0.86, 0.67, 0.56, 1.0] if head is None else [1.0, 1.0, 1.0, 1.0],
+           "metallicFactor": 0.0, "roughnessFactor": 0.7}
+    if head is not None and head.texture is not None:
+        doc["images"] = [{"name": "photo", "bufferView": buf.add_bytes(head.texture), "mimeType": head.texture_mime}]
+        doc["samplers"] = [{"magFilter": LINEAR, "minFilter": LINEAR_MIPMAP_LINEAR, "wrapS": CLAMP_TO_EDGE,
+                            "wrapT": CLAMP_TO_EDGE}]
+        doc["textures"] = [{"sampler": 0, "source": 0}]
+        pbr["baseColorTexture"] = {"index": 0}
+        pbr["roughnessFactor"] = 0.85  # the photo already holds its own highlights
+    return {"name": "skin", "pbrMetallicRoughness": pbr, "doubleSided": True}
+
+
+def _head(with_head: bool | HeadGeometry) -> HeadGeometry | None:
+    if isinstance(with_head, HeadGeometry):
+        return with_head
+    if with_head is True:
+        from talkies.runtime.talking_head import head_geometry
+
+        return head_geometry()
+    if with_head is False or with_head is None:
+        return None
+    raise InputError(f"with_head must be True, False or a talking_head.HeadGeometry, not {type(with_head).__name__}")
+
+
+def gltf_document(motion: FaceMotion, *, with_head: bool | HeadGeometry = False) -> tuple[dict, bytes]:
+    """The document and its buffer. `with_head`: False (the curves on a placeholder), True (the canonical
+    head) or a :class:`~talkies.runtime.talking_head.HeadGeometry` (e.g. a photo's, ``photo_head``)."""
+    head = _head(with_head)
     motion = on_grid(motion)
     doc: dict = {"asset": {"version": "2.0", "generator": GENERATOR}, "scene": 0}
     buf = Buffer(doc)
     from talkies.runtime.rig import HEAD_PIVOT
 
-    pivot = HEAD_PIVOT * _RIG_TO_GLTF
-    doc["meshes"] = [_head_mesh(buf, with_head)]
-    doc["materials"] = [{"name": "skin", "pbrMetallicRoughness": {
-        "baseColorFactor": [0.86, 0.67, 0.56, 1.0] if not with_head else [1.0, 1.0, 1.0, 1.0],
-        "metallicFactor": 0.0, "roughnessFactor": 0.7}, "doubleSided": True}]
+    pivot = HEAD_PIVOT * RIG_TO_GLTF
+    doc["meshes"] = [_head_mesh(buf, head)]
+    doc["materials"] = [_material(doc, buf, head)]
     doc["nodes"] = [{"name": "Head", "translation": [_num(v) for v in pivot], "children": [1]},
                     {"name": "Face", "mesh": 0, "translation": [_num(v) for v in -pivot]}]
     doc["scenes"] = [{"nodes": [0]}]
@@ -272,9 +304,11 @@ def gltf_document(motion: FaceMotion, *, with_head: bool = False) -> tuple[dict,
     return doc, buf.blob()
 
 
-def glb(motion: FaceMotion, *, with_head: bool = False, apply_to: str | os.PathLike | None = None) -> bytes:
-    """Binary glTF: the morph-weight animation (and head pose) on a placeholder mesh, on the talking head
-    (`with_head`), or added to a copy of the avatar GLB `apply_to`."""
+def glb(motion: FaceMotion, *, with_head: bool | HeadGeometry = False,
+        apply_to: str | os.PathLike | None = None) -> bytes:
+    """Binary glTF: the morph-weight animation (and head pose) on a placeholder mesh, on a talking head
+    (`with_head`: True for the canonical face, or a photo's ``HeadGeometry``), or added to a copy of the
+    avatar GLB `apply_to`."""
     if apply_to is not None:
         if with_head:
             raise InputError("give either the talking head or an avatar to animate, not both")
@@ -282,7 +316,8 @@ def glb(motion: FaceMotion, *, with_head: bool = False, apply_to: str | os.PathL
     return pack_glb(*gltf_document(motion, with_head=with_head))
 
 
-def gltf(motion: FaceMotion, *, with_head: bool = False, apply_to: str | os.PathLike | None = None) -> str:
+def gltf(motion: FaceMotion, *, with_head: bool | HeadGeometry = False,
+         apply_to: str | os.PathLike | None = None) -> str:
     """The same as :func:`glb` as one .gltf JSON file (buffer embedded as base64)."""
     if apply_to is not None:
         raise InputError("an animated copy of an avatar is written as a GLB; name the output .glb")
@@ -339,29 +374,45 @@ def _arkit_column(name: str) -> int | None:
     return None
 
 
-def add_to_avatar(motion: FaceMotion, avatar: str | os.PathLike) -> bytes:
-    """A GLB copy of `avatar` with the animation added, on every mesh whose morph targets carry ARKit names."""
-    doc, blob = read_gltf(avatar)
-    motion = on_grid(motion)
+def _avatar_targets(doc: dict, avatar: str | os.PathLike) -> dict[int, list[int | None]]:
+    """Per node whose mesh has ARKit-named morph targets, the canonical column of each of its targets; an
+    InputError that lists the avatar's morph targets when none is an ARKit name."""
     targets: dict[int, list[int | None]] = {}
     seen: list[str] = []
-    for i, node in enumerate(doc.get("nodes", [])):
-        if "mesh" not in node:
-            continue
-        names = doc["meshes"][node["mesh"]].get("extras", {}).get("targetNames", [])
-        seen += [n for n in names if n not in seen]
-        columns = [_arkit_column(n) for n in names]
-        if any(c is not None for c in columns):
-            targets[i] = columns
+    try:
+        for i, node in enumerate(doc.get("nodes", [])):
+            if "mesh" not in node:
+                continue
+            names = doc["meshes"][node["mesh"]].get("extras", {}).get("targetNames", [])
+            seen += [str(n) for n in names if str(n) not in seen]
+            columns = [_arkit_column(str(n)) for n in names]
+            if any(c is not None for c in columns):
+                targets[i] = columns
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise InputError(f"{avatar} is not a readable glTF/GLB file (a node's mesh: {exc!r})") from exc
     if not targets:
         have = ", ".join(seen[:12]) + (f" … ({len(seen)} in all)" if len(seen) > 12 else "") if seen else "none"
         raise InputError(f"{avatar} has no morph targets named by ARKit blend-shape (jawOpen, eyeBlinkLeft, …); "
                          f"its morph targets: {have}")
+    return targets
+
+
+def check_avatar(avatar: str | os.PathLike) -> None:
+    """Fail early (one-line InputError) on an avatar GLB that is corrupt or has no ARKit-named morph targets."""
+    _avatar_targets(read_gltf(avatar)[0], avatar)
+
+
+def add_to_avatar(motion: FaceMotion, avatar: str | os.PathLike) -> bytes:
+    """A GLB copy of `avatar` with the animation added, on every mesh whose morph targets carry ARKit names."""
+    doc, blob = read_gltf(avatar)
+    targets = _avatar_targets(doc, avatar)
+    motion = on_grid(motion)
     buf = Buffer(doc, blob)
     add_animation(doc, buf, motion, targets)
     doc["asset"] = dict(doc["asset"], generator=f"{doc['asset'].get('generator', '')} + {GENERATOR}".strip(" +"))
     return pack_glb(doc, buf.blob())
 
 
-__all__ = ["add_to_avatar", "glb", "gltf", "read_gltf", "read_gltf_motion", "pack_glb", "euler_from_quaternions",
+__all__ = ["add_to_avatar", "check_avatar", "glb", "gltf", "read_gltf", "read_gltf_motion", "pack_glb",
+           "euler_from_quaternions",
 ]

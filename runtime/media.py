@@ -151,6 +151,22 @@ def read_audio(path: str | os.PathLike, *, sample_rate: int = 16000) -> np.ndarr
     return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
 
 
+def write_wav(path: str | os.PathLike, pcm: np.ndarray, sample_rate: int) -> Path:
+    """Mono float PCM (-1..1) as a 16-bit WAV, atomically (the speech beside a talking-head GLB)."""
+    import wave
+
+    from talkies.io import atomic_path
+
+    data = (np.clip(np.asarray(pcm, np.float32), -1.0, 1.0) * 32767.0).round().astype("<i2")
+    with atomic_path(path) as tmp:
+        with wave.open(str(tmp), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(int(sample_rate))
+            out.writeframes(data.tobytes())
+    return Path(path)
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     width: int

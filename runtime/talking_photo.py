@@ -6,6 +6,10 @@ Each function is one pipeline, source → FaceMotion → :class:`~talkies.runtim
 - :func:`animate_text`: a script → text-to-speech with phone timings → the photo speaks it, with subtitles;
 - :func:`reenact`: another face's video → FaceTracker → retargeted onto the photo, keeping its audio.
 
+An output named ``.glb`` or ``.gltf`` is the photo's talking head instead of a video: the face in 3-D,
+textured with the photo, with the same frames' weights and head pose as a morph-target animation
+(runtime.gltf_anim); a script's speech goes beside it as a ``.wav``, as its subtitles go in an ``.srt``.
+
     result = animate_text("photo.jpg", "Hello there.", "out.mp4", PhotoAnimatorOptions(expression="happy"))
     print(result.path, result.subtitles, result.seconds)
 """
@@ -29,6 +33,8 @@ from talkies.runtime.speech_motion import motion_from_audio
 log = get_logger(__name__)
 
 OUTPUT_SAMPLE_RATE_MAX = 48000
+#: Output suffixes that make a talking-head GLB/glTF instead of an MP4, and their curve format.
+HEAD_SUFFIXES = {".glb": "glb", ".gltf": "gltf"}
 SILENCE_RMS = 1e-4  # below this the track is treated as silent (digital silence, or near it)
 
 
@@ -64,8 +70,18 @@ def _animator(photo, options: PhotoAnimatorOptions | None, models) -> PhotoAnima
 def _render(animator: PhotoAnimator, motion: FaceMotion, duration: float, output: Path, audio: np.ndarray | None,
             sample_rate: int, *, started: float, synthesize: bool = True, source: str = "") -> AnimationResult:
     plan = animator.plan(motion, duration, synthesize=synthesize)
-    meta = {"title": f"talkies: {source}"[:120]} if source else None
-    result = animator.write(plan, output, audio=audio, sample_rate=sample_rate, metadata=meta)
+    fmt = HEAD_SUFFIXES.get(output.suffix.lower())
+    if fmt is not None:
+        from talkies.runtime.formats import write_curves
+        from talkies.runtime.talking_head import photo_head
+
+        # the face the video would show: the same fitted rig, its retargeted shapes, the photo as texture
+        write_curves(plan, output, fmt, with_head=photo_head(animator.image, animator.fitted))
+        result = AnimationResult(path=output, frames=len(plan), duration=len(plan) / plan.fps, size=animator.size,
+                                 plan=plan, extras={"format": fmt})
+    else:
+        meta = {"title": f"talkies: {source}"[:120]} if source else None
+        result = animator.write(plan, output, audio=audio, sample_rate=sample_rate, metadata=meta)
     result.motion = motion
     result.seconds = time.perf_counter() - started
     return result
@@ -93,7 +109,8 @@ def animate_text(photo, text: str, output: str | os.PathLike, options: PhotoAnim
                  voice: str = "af_heart", rate: int = 175, pitch: int = 50, srt: bool = True,
                  models=None) -> AnimationResult:
     """Talking photo from a script: speech whose phone timings drive the visemes directly; an .srt
-    subtitle file is written beside the video (unless `srt` is False)."""
+    subtitle file is written beside the video (unless `srt` is False), and beside a talking-head GLB the
+    speech too, as a .wav."""
     from talkies.runtime import tts
     from talkies.runtime.formats import srt_subtitles
     from talkies.runtime.speech import motion_from_phones
@@ -101,11 +118,15 @@ def animate_text(photo, text: str, output: str | os.PathLike, options: PhotoAnim
     t0 = time.perf_counter()
     output = check_writable(output, inputs=_paths(photo))
     srt_path = check_sidecar(output, output.with_suffix(".srt"), inputs=_paths(photo)) if srt else None
+    wav_path = (check_sidecar(output, output.with_suffix(".wav"), inputs=_paths(photo))
+                if output.suffix.lower() in HEAD_SUFFIXES else None)
     speech = tts.synthesize(text, voice=voice, rate=rate, pitch=pitch)
     animator = _animator(photo, options, models)
     motion = motion_from_phones(speech)
     result = _render(animator, motion, speech.duration, output, speech.float32(),
                      speech.sample_rate, started=t0, source=text[:60])
+    if wav_path is not None:
+        result.extras["audio"] = media.write_wav(wav_path, speech.float32(), speech.sample_rate)
     if srt_path is not None:
         result.subtitles = write_text_atomic(srt_path, srt_subtitles(text, speech))
     return result

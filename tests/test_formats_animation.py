@@ -5,8 +5,6 @@ determinism and the one-line errors."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +18,8 @@ from talkies.runtime.formats import ANIMATION_FORMATS, EXTENSIONS, write_curves
 from talkies.runtime.gltf_anim import pack_glb, read_gltf, read_gltf_motion
 from talkies.runtime.motion import FaceMotion
 from talkies.tests.helpers.cli import run_cli
+from talkies.tests.helpers.gltf import validate
 
-ROOT = Path(__file__).resolve().parent.parent
-VALIDATOR = ROOT / ".venv" / "node" / "node_modules" / "gltf-validator"
 TOL = ck.WEIGHT_TOLERANCE + 1e-6
 
 
@@ -168,18 +165,7 @@ def test_papagayo_grammar(tmp_path: Path):
     assert word[0] == "talkies" and int(word[3]) == len(lines) - 13
 
 
-def _validate(path: Path) -> dict:
-    script = ("const v=require(process.argv[1]);const fs=require('fs');"
-              "v.validateBytes(new Uint8Array(fs.readFileSync(process.argv[2]))).then(r=>"
-              "console.log(JSON.stringify({errors:r.issues.numErrors,warnings:r.issues.numWarnings,"
-              "messages:r.issues.messages.filter(m=>m.severity<=1).map(m=>m.code+' '+m.pointer)})))")
-    out = subprocess.run(["node", "-e", script, str(VALIDATOR), str(path)], capture_output=True, text=True,
-                         check=True, timeout=120)
-    return json.loads(out.stdout)
-
-
 def test_khronos_validator_finds_no_errors(tmp_path: Path):
-    assert VALIDATOR.exists() and shutil.which("node"), "the Khronos glTF validator comes with `make install`"
     motion = _motion()
     files = [write_curves(motion, tmp_path / "a.glb", "glb"), write_curves(motion, tmp_path / "a.gltf", "gltf"),
              write_curves(motion, tmp_path / "head.glb", "glb", with_head=True),
@@ -187,7 +173,7 @@ def test_khronos_validator_finds_no_errors(tmp_path: Path):
              write_curves(motion, tmp_path / "a.vrma", "vrma")]
     files.append(write_curves(motion, tmp_path / "avatar_anim.glb", "glb", apply_to=_avatar(tmp_path)))
     for path in files:
-        report = _validate(path)
+        report = validate(path)
         assert report["errors"] == 0 and report["warnings"] == 0, (path.name, report)
 
 
@@ -244,3 +230,25 @@ def test_cli_rejects_head_flags_with_other_formats(tmp_path: Path, capsys):
     assert run_cli("lipsync", tmp_path / "x.wav", "--format", "glb", "--apply-to", corrupt, "-o", tmp_path / "a.glb") == 2
     assert "not a readable glTF/GLB" in capsys.readouterr().err
     assert not (tmp_path / "a.glb").exists()
+
+
+def test_unknown_format_is_one_line(tmp_path: Path, capsys):
+    with pytest.raises(InputError, match=r"unknown format 'fbx'; valid: .*glb") as err:
+        write_curves(_motion(), tmp_path / "a.fbx", "fbx")
+    assert "\n" not in str(err.value)
+    for command in ("lipsync", "track"):
+        assert run_cli(command, tmp_path / "x.wav", "--format", "fbx", "-o", tmp_path / "a.fbx") == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("talkies: error: unknown format 'fbx'") and len(err.splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_avatar_without_arkit_names_fails_before_any_work(tmp_path: Path, capsys):
+    no_arkit = _avatar(tmp_path, names=[f"Fcl_MTH_{v}" for v in "AIUEO"] + ["x"] * 47)
+    before = sorted(tmp_path.iterdir())
+    # the audio does not exist: the avatar is refused first, so the error names the avatar, not the audio
+    assert run_cli("lipsync", tmp_path / "x.wav", "--format", "glb", "--apply-to", no_arkit,
+                   "-o", tmp_path / "a.glb") == 2
+    err = capsys.readouterr().err.strip()
+    assert "no morph targets named by ARKit" in err and "Fcl_MTH_A" in err and len(err.splitlines()) == 1
+    assert sorted(tmp_path.iterdir()) == before

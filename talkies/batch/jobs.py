@@ -327,5 +327,8 @@ def read_jobs(path: str | os.PathLike, outdir: str | os.PathLike) -> list[Job]:
 
 
 def _sidecars(job: Job) -> list[Path]:
-    """Files a job writes beside its output (the subtitles of a script)."""
-    return [job.output.with_suffix(".srt")] if job.options.get("text") is not None else []
+    """Files a job writes beside its output: a script's subtitles, and beside a talking-head GLB its speech."""
+    if job.options.get("text") is None:
+        return []
+    head = job.command == "animate" and job.output.suffix.lower() in (".glb", ".gltf")
+    return [job.output.with_suffix(".srt"), *([job.output.with_suffix(".wav")] if head else [])]

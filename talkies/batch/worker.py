@@ -54,9 +54,9 @@ def _face_models(backend: str, precision: str = "auto", bundle_dir=None):
 
 def _curve_kwargs(job: Job) -> dict[str, Any]:
     if job.options["apply_to"] is not None:
-        from talkies.runtime.gltf_anim import read_gltf
+        from talkies.runtime.gltf_anim import check_avatar
 
-        read_gltf(job.options["apply_to"])  # a corrupt avatar fails before any work
+        check_avatar(job.options["apply_to"])  # a corrupt avatar, or one without ARKit names, fails before any work
         return {"apply_to": job.options["apply_to"]}
     return {"with_head": True} if job.options["with_head"] else {}
 
@@ -80,6 +80,7 @@ def _track(job: Job) -> None:
     from talkies.runtime import media
     from talkies.runtime.face import track_image, track_video
     from talkies.runtime.formats import tracking_json, write_curves
+    from talkies.runtime.talking_head import with_photo_heads
 
     fmt, kwargs = job.options["format"], _curve_kwargs(job)
     models = _face_models(job.options["backend"], job.options["precision"], job.options["bundle_dir"])
@@ -92,10 +93,11 @@ def _track(job: Job) -> None:
     if fmt == "json":
         write_text_atomic(job.output, tracking_json(motions, source=job.input.name))
         return
-    for motion in motions:
+    heads = with_photo_heads(job.input, motions, kwargs) if media.is_image(job.input) else [kwargs] * len(motions)
+    for motion, head in zip(motions, heads):
         face = job.output if motion.face_id == 0 else \
             job.output.with_name(f"{job.output.stem}.face{motion.face_id}{job.output.suffix}")
-        write_curves(motion, face, fmt, **kwargs)
+        write_curves(motion, face, fmt, **head)
 
 
 def _voice(options: dict[str, Any]) -> str:

@@ -53,14 +53,19 @@ def _options(resolution, fps, expression, intensity, face, seed, no_watermark, h
 def _report(report) -> None:
     w, h = report.size
     click.echo(str(report.path))
-    if report.subtitles:
-        click.echo(str(report.subtitles))
-    log.info("%d frames %dx%d, %.2f s of video in %.1f s", report.frames, w, h, report.duration, report.seconds)
+    for sidecar in (report.subtitles, report.extras.get("audio")):
+        if sidecar:
+            click.echo(str(sidecar))
+    if report.extras.get("format"):
+        log.info("%d frames of a talking head, %.2f s, in %.1f s", report.frames, report.duration, report.seconds)
+    else:
+        log.info("%d frames %dx%d, %.2f s of video in %.1f s", report.frames, w, h, report.duration, report.seconds)
 
 
 @cli.command("animate")
 @click.argument("photo", type=click.Path(path_type=Path))
-@output_option("Output MP4.")
+@output_option("Output MP4; a .glb or .gltf name writes the photo's talking head instead (3-D face, photo "
+               "texture, 52 ARKit morph targets, the animation).")
 @speech_options
 @render_options
 def animate_command(photo: Path, output: Path, audio: Path | None, text: str | None, voice: str | None,
@@ -70,11 +75,19 @@ def animate_command(photo: Path, output: Path, audio: Path | None, text: str | N
     The video is H.264 + AAC, as long as the speech, with a small "AI-generated" mark (see
     --no-watermark) and a "synthesised by talkies" metadata tag. A silent audio track gives a video of
     the face at rest (blinks and idle head motion).
+
+    With -o NAME.glb (or .gltf) the output is the photo's talking head for Blender, three.js or any glTF
+    viewer: the face in 3-D, textured with the photo, playing the same frames as the video would; a
+    script's speech is written beside it as NAME.wav.
     """
+    from talkies.runtime.talking_photo import HEAD_SUFFIXES
+
     one_speech_source(audio, text)
     check_writable(output, inputs=(photo, audio))
     if text is not None:
         check_sidecar(output, output.with_suffix(".srt"), inputs=(photo,))
+        if output.suffix.lower() in HEAD_SUFFIXES:
+            check_sidecar(output, output.with_suffix(".wav"), inputs=(photo,))
     from talkies.bundles import face_models
     from talkies.runtime import media
     from talkies.runtime.talking_photo import animate_audio, animate_text

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from talkies.cli import cli
-from talkies.cli.options import backend_option, bundle_dir_option, choices, output_option, precision_option, \
-    threads_option
+from talkies.cli.options import OneOf, backend_option, bundle_dir_option, choices, output_option, \
+    precision_option, threads_option
 from talkies.cli.track_cmd import head_kwargs, head_options
 from talkies.io import check_writable
 from talkies.runtime.formats import FORMATS, write_curves
@@ -18,7 +18,7 @@ from talkies.types import Expression
 
 @cli.command()
 @click.argument("audio", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="visemes", show_default=True,
+@click.option("--format", "fmt", type=OneOf(FORMATS, "format"), default="visemes", show_default=True,
               help="visemes: OVR JSON at 100 fps; arkit: 52-weight JSON; livelink: Unreal CSV; rhubarb: mouth cues; "
                    "gltf/glb: morph-target animation; unity: .anim; vrma: VRM animation; live2d: motion3.json; "
                    "godot: .tres; moho: switch .dat; papagayo: .pgo.")

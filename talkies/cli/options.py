@@ -45,6 +45,21 @@ class ChoiceList(click.ParamType):
         return out
 
 
+class OneOf(click.Choice):
+    """A click choice whose bad value is an InputError, so the CLI answers an unknown --format in one line
+    like every other input error (click's own answer is a three-line usage block)."""
+
+    def __init__(self, values: Sequence[str], what: str) -> None:
+        super().__init__(list(values))
+        self.what = what
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            raise InputError(f"unknown {self.what} {value!r}; valid: {', '.join(self.choices)}") from None
+
+
 class IntList(click.ParamType):
     """One integer or a comma-separated list, each within [low, high]."""
 

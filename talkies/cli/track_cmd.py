@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from talkies.cli import cli
-from talkies.cli.options import backend_option, bundle_dir_option, output_option, precision_option
+from talkies.cli.options import OneOf, backend_option, bundle_dir_option, output_option, precision_option
 from talkies.io import check_writable, write_text_atomic
 
 from talkies.runtime.formats import ANIMATION_FORMATS
@@ -25,7 +25,8 @@ def head_options(func):
                         help="glb: write a copy of this avatar GLB with the animation on its ARKit-named "
                              "morph targets.")(func)
     return click.option("--with-head", is_flag=True,
-                        help="glb/gltf: include a face mesh with the 52 ARKit morph targets.")(func)
+                        help="glb/gltf: include a face mesh with the 52 ARKit morph targets (tracking a "
+                             "photo: that face, textured with the photo).")(func)
 
 
 def head_kwargs(fmt: str, with_head: bool, apply_to: Path | None) -> dict:
@@ -36,9 +37,9 @@ def head_kwargs(fmt: str, with_head: bool, apply_to: Path | None) -> dict:
     if with_head and apply_to is not None:
         raise InputError("give --with-head or --apply-to, not both")
     if apply_to is not None:
-        from talkies.runtime.gltf_anim import read_gltf
+        from talkies.runtime.gltf_anim import check_avatar
 
-        read_gltf(apply_to)  # a corrupt avatar fails before any work
+        check_avatar(apply_to)  # a corrupt avatar, or one without ARKit names, fails before any work
         return {"apply_to": apply_to}
     return {"with_head": True} if with_head else {}
 
@@ -73,7 +74,7 @@ def _check_input(path: Path) -> bool:
 @cli.command("track")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @output_option("Output file (faces after the first go to NAME.face<ID>.EXT for the curve formats).")
-@click.option("--format", "fmt", type=click.Choice(TRACK_FORMATS), default="json", show_default=True,
+@click.option("--format", "fmt", type=OneOf(TRACK_FORMATS, "format"), default="json", show_default=True,
               help="json: landmarks, weights, pose per frame and face; arkit: ARKit curve JSON; "
                    "livelink: Live Link Face CSV; gltf/glb, unity, vrma, live2d, godot, moho, papagayo: "
                    "keyed curves for animation tools.")
@@ -111,8 +112,10 @@ def track_command(input_path: Path, output: Path, fmt: str, num_faces: int, back
         written = [write_text_atomic(output, tracking_json(motions, source=input_path.name))]
     else:
         from talkies.runtime.formats import write_curves
+        from talkies.runtime.talking_head import with_photo_heads
 
-        written = [write_curves(m, _face_path(output, m.face_id), fmt, **kwargs) for m in motions]
+        heads = with_photo_heads(input_path, motions, kwargs) if is_photo else [kwargs] * len(motions)
+        written = [write_curves(m, _face_path(output, m.face_id), fmt, **head) for m, head in zip(motions, heads)]
     for path in written:
         click.echo(str(path))
 
