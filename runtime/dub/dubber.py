@@ -199,9 +199,11 @@ class VideoDubber:
         pcm, rate = load_audio(audio)
         if float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) < SILENCE_RMS:
             raise InputError(f"{audio}: the new audio is silent; give a recording of the new speech")
+        # lip-sync first: its working memory (about 400 MB for 10 minutes of speech) is freed before the
+        # tracked landmarks (and, for a short source, its kept frames) take theirs
+        motion = motion_from_audio(pcm, rate)
         face = self._track(video, info)
-        return self.dub(video, output, motion_from_audio(pcm, rate), pcm, rate, track_=face, started=t0,
-                        source=Path(audio).name)
+        return self.dub(video, output, motion, pcm, rate, track_=face, started=t0, source=Path(audio).name)
 
     def dub_text(self, video: str | os.PathLike, text: str, output: str | os.PathLike, *, voice: str = "af_heart",
                  rate: int = 175, pitch: int = 50, srt: bool = True) -> VideoDubberResult:
