@@ -320,8 +320,9 @@ class PhotoAnimator:
         else:
             weights, pose, visemes = np.zeros((n, NUM_BLENDSHAPES), np.float32), np.zeros((n, 6), np.float32), None
         if synthesize:
+            stress = motion.extras.get("stress") if motion is not None else None  # where the speech says
             add_performance(weights, pose, times, fps=opts.fps, seed=opts.seed, blinks=opts.blinks,
-                            head_motion=opts.head_motion)
+                            head_motion=opts.head_motion, stress=stress)
         if visemes is not None:  # the tongue rises to the teeth on TH, L (nn) and DD
             weights[:, _TONGUE] = np.maximum(weights[:, _TONGUE], visemes[:, _TONGUE_VISEMES].sum(1))
         weights += expression_weights(Expression.parse(opts.expression).value, float(opts.intensity))[None]

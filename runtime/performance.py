@@ -16,6 +16,11 @@ from talkies.runtime.lipsync import EXPRESSIONS
 _JAW = Blendshape.jawOpen.value
 _CLOSE = Blendshape.mouthClose.value
 _BLINKS = (Blendshape.eyeBlinkLeft.value, Blendshape.eyeBlinkRight.value)
+#: A nod: the head starts down this long (s) before the stressed syllable and comes back over NOD_FALL.
+NOD_RISE = 0.08
+NOD_FALL = 0.35
+#: How far the head dips on a stressed syllable (degrees, at head_motion 1).
+NOD_DEG = 3.0
 
 
 def blink_curve(times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -100,22 +105,40 @@ def _impulses(marks: np.ndarray, fps: float, rise: float, fall: float) -> np.nda
     return full[start:start + n]
 
 
-def speech_nods(jaw: np.ndarray, fps: float) -> np.ndarray:
+def stress_marks(times: np.ndarray, stress: np.ndarray) -> np.ndarray:
+    """(T,) 0/1 marks at the frames (`times`) nearest each stressed syllable's time in `stress` (s)."""
+    marks = np.zeros(len(times), np.float32)
+    stress = np.asarray(stress, np.float64)
+    if len(times) and len(stress):
+        idx = np.clip(np.searchsorted(times, stress), 0, len(times) - 1)
+        prev = np.clip(idx - 1, 0, len(times) - 1)
+        idx = np.where(np.abs(times[prev] - stress) < np.abs(times[idx] - stress), prev, idx)
+        marks[idx[(stress >= times[0] - 0.5) & (stress <= times[-1] + 0.5)]] = 1.0
+    return marks
+
+
+def speech_nods(jaw: np.ndarray, fps: float, stress: np.ndarray | None = None) -> np.ndarray:
     """(T, 6) head motion that follows the speech: a nod (the head dips) on each stressed syllable, a
-    little tilt and rise at each phrase end, and a slow drift with the emphasis."""
+    little tilt and rise at each phrase end, and a slow drift with the emphasis. `stress`: 0/1 marks of
+    the stressed syllables where the speech says them (a script's phone stress marks); without them (audio)
+    they are guessed from the jaw (stressed_syllables)."""
     pose = np.zeros((len(jaw), 6), np.float32)
     if len(jaw) < 2:
         return pose
     fast = _lowpass(jaw.astype(np.float64), fps, 0.25)
     slow = _lowpass(jaw.astype(np.float64), fps, 1.5)
     emphasis = fast - slow
-    nods = _impulses(stressed_syllables(jaw, fps), fps, 0.08, 0.35)
+    marks = stressed_syllables(jaw, fps) if stress is None else np.asarray(stress, np.float32)
+    nods = _impulses(marks, fps, NOD_RISE, NOD_FALL)
     talking = fast > 0.05
     ends = np.zeros(len(jaw), np.float32)
     ends[1:][talking[:-1] & ~talking[1:]] = 1.0  # speech stops: a phrase end
     tilt = _impulses(ends, fps, 0.15, 0.8)
     side = np.where(np.cumsum(ends) % 2 == 0, 1.0, -1.0)  # phrase ends tilt one way, then the other
-    pose[:, 1] = np.radians(2.5) * emphasis - np.radians(2.2) * nods + np.radians(1.2) * tilt  # pitch
+    # pitch: with the stress known the nods carry the emphasis (the jaw's rises would lift the head on
+    # every open vowel, stressed or not)
+    lift = 2.5 if stress is None else 0.0
+    pose[:, 1] = np.radians(lift) * emphasis - np.radians(NOD_DEG) * nods + np.radians(1.2) * tilt
     pose[:, 2] = np.radians(1.8) * tilt * side  # roll
     pose[:, 0] = np.radians(2.0) * (fast - fast.mean())  # a little yaw with it
     return pose
@@ -171,9 +194,10 @@ def expression_weights(expression: str, intensity: float) -> np.ndarray:
 
 
 def add_performance(weights: np.ndarray, pose: np.ndarray, times: np.ndarray, *, fps: float, seed: int,
-                    blinks: bool = True, head_motion: float = 1.0, gaze: bool = True) -> None:
+                    blinks: bool = True, head_motion: float = 1.0, gaze: bool = True,
+                    stress: np.ndarray | None = None) -> None:
     """Add seeded blinks and idle gaze (saccades between fixations) to `weights` and idle sway plus speech
-    nods (scaled by `head_motion`) to `pose`,
+    nods (scaled by `head_motion`; on the `stress` times in s when known, see speech_nods) to `pose`,
     in place. One generator serves both, in this order, so a seed always gives the same performance."""
     rng = np.random.default_rng(seed)
     if blinks:
@@ -181,7 +205,8 @@ def add_performance(weights: np.ndarray, pose: np.ndarray, times: np.ndarray, *,
         for col in _BLINKS:
             weights[:, col] = np.maximum(weights[:, col], blink)
     if head_motion:
-        pose += head_motion * (idle_head(times, rng) + speech_nods(weights[:, _JAW], fps))
+        marks = None if stress is None else stress_marks(times, stress)
+        pose += head_motion * (idle_head(times, rng) + speech_nods(weights[:, _JAW], fps, marks))
     if gaze:  # its own generator, so the blinks and head motion of a seed stay what they were
         add_gaze(weights, idle_gaze(times, np.random.default_rng([seed, 25])))
 
@@ -193,4 +218,4 @@ def finish_weights(weights: np.ndarray) -> np.ndarray:
     return w
 
 
-__all__ = ["add_gaze", "add_performance", "blink_curve", "idle_gaze", "expression_weights", "finish_weights", "idle_head", "speech_nods", "stressed_syllables"]
+__all__ = ["add_gaze", "add_performance", "blink_curve", "idle_gaze", "expression_weights", "finish_weights", "idle_head", "speech_nods", "stress_marks", "stressed_syllables"]

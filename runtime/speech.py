@@ -66,6 +66,13 @@ class Voice:
         return self.languages[0] if self.languages else ""
 
 
+def stress_times(speech: Speech) -> np.ndarray:
+    """Start times (s) of the primary-stressed syllables: the phones whose name carries the stress mark
+    (espeak-ng and Kokoro both lead a stressed syllable's phone with "ˈ")."""
+    return np.array([e.time for e in speech.phonemes if "ˈ" in e.phoneme and not is_language_switch(e.phoneme)],
+                    np.float64)
+
+
 def motion_from_phones(speech: Speech) -> FaceMotion:
     """FaceMotion at 100 fps from a speech's phoneme events: one-hot visemes at their exact times, mouth
     weights from the viseme pose table with light coarticulation, and p/b/m closures held shut."""
@@ -87,4 +94,4 @@ def motion_from_phones(speech: Speech) -> FaceMotion:
     visemes = np.zeros((n, NUM_VISEMES), np.float32)
     visemes[np.arange(n), labels] = 1.0
     return FaceMotion(np.arange(n) / SPEECH_FPS, weights, visemes=visemes, fps=float(SPEECH_FPS),
-                      extras={"source": "tts", "closures": closed})
+                      extras={"source": "tts", "closures": closed, "stress": stress_times(speech)})
