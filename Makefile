@@ -27,7 +27,7 @@ GLTF_VALIDATOR := gltf-validator@2.0.0-dev.3.10
 # (Selenium); nothing is downloaded from a browser vendor.
 BROWSER_PACKAGES := chromium chromium-driver
 
-# `make integration`: Debian's Blender imports and renders the talking-head GLB (its glTF importer needs
+# `make integration`: Debian's Blender imports and renders the talking-head GLBs (its glTF importer needs
 # python3-numpy).
 INTEGRATION_PACKAGES := blender python3-numpy
 
@@ -82,8 +82,10 @@ test: models festival browser
 test-nojit: $(STAMP)
 	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_kernels_*.py
 
-# Blender, run headless, imports the talking-head GLB and renders three frames (tests/test_formats_blender.py).
-integration: $(STAMP)
+# Blender, run headless, imports the talking-head GLBs (the canonical head, and Grace Hopper's made by
+# `talkies animate` from a script: face models and a TTS voice, hence `models`) and renders three frames of each
+# (tests/test_formats_blender.py; TALKIES_RENDER_DIR=DIR keeps the renders).
+integration: models
 	@if command -v blender >/dev/null 2>&1 && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then :; \
 	else $(call apt_install,$(INTEGRATION_PACKAGES)); fi
 	TALKIES_INTEGRATION=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_formats_blender.py

@@ -291,6 +291,10 @@ def gltf_document(motion: FaceMotion, *, with_head: bool | HeadGeometry = False)
     head = _head(with_head)
     motion = on_grid(motion)
     doc: dict = {"asset": {"version": "2.0", "generator": GENERATOR}, "scene": 0}
+    if head is not None and head.texture is not None:  # someone's face: say it is synthetic, as the videos do
+        from talkies import __version__
+
+        doc["asset"]["extras"] = {"comment": f"synthesised by talkies {__version__}: a talking head made from a photo"}
     buf = Buffer(doc)
     from talkies.runtime.rig import HEAD_PIVOT
 

@@ -86,6 +86,7 @@ def test_photo_head_glb_passes_the_validator(grace, tmp_path: Path):
         assert report["errors"] == 0 and report["warnings"] == 0 and report["infos"] == 0, (fmt, report)
         doc, attrs, jpeg = _mesh(path) if fmt == "glb" else (*_mesh(path)[:2], b"")
         assert doc["materials"][0]["pbrMetallicRoughness"]["baseColorTexture"] == {"index": 0}
+        assert doc["asset"]["extras"]["comment"].startswith("synthesised by talkies")
         np.testing.assert_allclose(attrs["TEXCOORD_0"], head.uvs, atol=1e-7)
         assert "COLOR_0" not in attrs and len(attrs["POSITION"]) == 478
         assert doc["meshes"][0]["extras"]["targetNames"] == list(ARKIT_NAMES)
