@@ -31,6 +31,9 @@ LASH_BAND = 0.12
 #: the lower lashes, as in a real closed eye. FaceTracker reads a lid that only meets the lower one as
 #: half shut (eyeBlink about 0.5); at 1.4 the astronaut's closed eyes read 0.70/0.68.
 LID_REACH = 1.4
+#: An iris the gaze moves less than this (px) from where the warp carried it is left alone: a head
+#: turning moves the rig's iris and the warped one apart by about this much.
+GAZE_STILL = 0.1
 #: Lid skin that unfolds above the lash band: at most this many eye openings, and only as far up as the
 #: photo shows skin (it stops at a dark edge: a glasses rim or a brow, which must not slide over the eye).
 FOLD = 0.9
@@ -173,7 +176,7 @@ class EyeLayers:
         old = eye.centre + moved.mean(0)  # where the warp carried the photo's iris
         new = face[IRIS_CENTRE[eye.side], :2].astype(np.float64)
         step = float(np.hypot(*(new - old)))
-        if step < 0.02:
+        if step < GAZE_STILL:
             return
         up, lo = face[eye.upper, :2].astype(np.float64), face[eye.lower, :2].astype(np.float64)
         box = self._box(frame, np.concatenate([up, lo]), 1.0)
@@ -211,8 +214,8 @@ class EyeLayers:
                 + (p[iy + 1, ix] * (1 - tx) + p[iy + 1, ix + 1] * tx) * ty)
         iris = iris * (0.8 + 0.2 * np.clip((y - top) / max(r, 1.0), 0.0, 1.0))[..., None]  # lid shadow
         out += (iris - out) * cover_new[..., None]
-        # fade the repaint in over the first half pixel of motion, so a gaze near rest does not pop
-        m = (inside * min(1.0, step / 0.5))[..., None]
+        # fade the repaint in over the next 0.4 px of motion, so a gaze near rest does not pop
+        m = (inside * min(1.0, (step - GAZE_STILL) / 0.4))[..., None]
         frame[y0:y1, x0:x1] = (region + (out - region) * m + 0.5).astype(np.uint8)
 
     def _lid(self, frame: np.ndarray, face: np.ndarray, eye: _Eye, closure: float) -> None:
