@@ -11,7 +11,7 @@ import pytest
 from talkies.runtime.blendshapes import Blendshape
 from talkies.runtime.mouth_interior import UPPER_BAND, MouthPalette, render_interior
 from talkies.runtime.rig import INNER_LIP_LOOP, LIPS_LOWER_INNER, LIPS_UPPER_INNER, polygon_mask
-from talkies.tests.helpers.media import astronaut_path, grace_hopper_path
+from talkies.tests.helpers.media import astronaut_path, grace_hopper_path, video_still
 
 LUMA = np.array([0.299, 0.587, 0.114])
 
@@ -78,12 +78,17 @@ def test_interior_layers_on_a_synthetic_mouth() -> None:
     assert render_interior(patch, upper, closed, PALETTE)[1].max() == 0.0
 
 
-@pytest.mark.parametrize("photo", ["grace_hopper", "astronaut"])
+@pytest.mark.parametrize("photo", ["grace_hopper", "astronaut", "d14", "d18", "s18"])
 def test_open_mouth_frames_show_teeth_texture_gaps_and_depth(photo, face_models, tmp_path) -> None:
+    """On the demo and test portraits and a still of each shared video (the stills are skipped where the
+    shared videos are not)."""
     from talkies.kernels import fill_mouth
     from talkies.runtime.animator import PhotoAnimator, PhotoAnimatorOptions
 
-    path = grace_hopper_path() if photo == "grace_hopper" else astronaut_path(tmp_path)
+    stills = {"grace_hopper": grace_hopper_path(), "astronaut": astronaut_path(tmp_path)}
+    path = stills[photo] if photo in stills else video_still(photo)
+    if path is None:
+        pytest.skip(f"the shared video {photo}.mp4 is not here")
     new = PhotoAnimator(path, PhotoAnimatorOptions(watermark=False), models=face_models)
     bare = PhotoAnimator(path, PhotoAnimatorOptions(watermark=False, mouth_fill=False), models=face_models)
     w = np.zeros(52, np.float32)
@@ -96,7 +101,7 @@ def test_open_mouth_frames_show_teeth_texture_gaps_and_depth(photo, face_models,
     flat = fill_mouth(bare.render_frame(w), poly, cavity_colour=new.cavity_colour, teeth_colour=new.teeth_colour,
                       teeth_size=0.11, softness=max(1.0, 0.015 * new.fitted.scale))
     old = mouth_metrics(flat, face)
-    if photo == "grace_hopper":  # the astronaut's own teeth are kept, so only the depth is ours there
+    if photo != "astronaut":  # the astronaut's own teeth are kept, so only the depth is ours there
         assert got["teeth_std"] > max(6.0, 2 * old["teeth_std"]), (got, old)
         assert got["gaps"] >= 4 > old["gaps"], (got, old)
     assert got["gradient"] > max(3.0, old["gradient"] + 3.0), (got, old)
