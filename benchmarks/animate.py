@@ -1,6 +1,8 @@
 """Talking-photo benchmark: end-to-end wall time and render throughput, 1 thread where possible.
 
-Run: ``python -m talkies.benchmarks.animate [--json OUT] [--seconds 10]``.
+Run: ``python -m talkies.benchmarks.animate [--json OUT] [--seconds 10]``, or
+``python -m talkies.benchmarks.animate --against REV [--rounds 4]`` for the end-to-end case alone, on this
+checkout and on git revision REV taking turns (see ``against``).
 
 - **end to end**: 10 s of speech (espeak-ng, as a WAV file) → 1280×720, 25 fps H.264/AAC MP4 through
   ``talkies.runtime.talking_photo.animate_audio``: reading the audio, finding the face, lip-sync, planning,
@@ -100,6 +102,91 @@ def end_to_end(workdir: Path, seconds: float, models) -> dict:
             "meets_goal": wall <= GOAL_END_TO_END_S, "bytes": os.path.getsize(report.path)}
 
 
+#: The end-to-end case in a child process, on the talkies tree given (argv: package folder or "" for this
+#: checkout, WAV, photo, output folder, timed runs); prints one JSON line of wall and CPU seconds.
+_CHILD = """
+import json, os, resource, sys, time
+for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TALKIES_THREADS"):
+    os.environ.setdefault(var, "1")
+tree, wav, photo, out, runs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+if tree:  # the other revision's package first, ahead of this checkout's editable install
+    sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in repr(f)]
+    sys.path.insert(0, tree)
+import talkies.runtime.talking_photo as tp
+from talkies.runtime.animator import PhotoAnimatorOptions
+assert not tree or tp.__file__.startswith(os.path.realpath(tree)) or os.path.realpath(tp.__file__).startswith(
+    os.path.realpath(os.path.join(tree, "talkies", "runtime"))), tp.__file__
+try:
+    from talkies.bundles import face_models
+    models = face_models("auto", threads=1)
+except (ImportError, TypeError):
+    from talkies.runtime.face.sessions import FaceModels
+    models = FaceModels.from_mediapipe()
+options = PhotoAnimatorOptions(resolution="720p", fps=25, threads=1)
+tp.animate_audio(photo, wav, os.path.join(out, "warmup.mp4"), options, models=models)
+walls, cpus = [], []
+for k in range(runs):
+    c0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    tp.animate_audio(photo, wav, os.path.join(out, "out.mp4"), options, models=models)
+    walls.append(time.perf_counter() - t0)
+    c1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpus.append(c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime)
+print(json.dumps({"walls": walls, "cpus": cpus}))
+"""
+
+
+def _package_of(tree: Path, folder: Path) -> Path:
+    """A folder holding a `talkies` package made of `tree`'s folders, as setup.py maps them."""
+    pkg = folder / "talkies"
+    pkg.mkdir(parents=True)
+    for entry in (tree / "talkies").iterdir():
+        (pkg / entry.name).symlink_to(entry)
+    for sub in ("export", "runtime", "kernels", "quantization", "targets", "benchmarks", "tests", "models"):
+        if (tree / sub).is_dir():
+            (pkg / sub).symlink_to(tree / sub)
+    return folder
+
+
+def against(rev: str, workdir: Path, seconds: float = 10.0, rounds: int = 4, runs: int = 2) -> dict:
+    """The end-to-end case on this checkout and on git revision `rev` (a worktree made for it), in child
+    processes that take turns `rounds` times, `runs` timed runs each, on the same WAV and photo: medians
+    of wall and CPU seconds per side, and their ratio. Measured in one run, so both see the same load."""
+    import subprocess
+    import sys
+
+    from talkies.errors import InputError
+    from talkies.paths import repo_root
+
+    repo = repo_root()
+    tree = workdir / "rev"
+    made = subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(tree), rev],
+                          capture_output=True, text=True)
+    if made.returncode:
+        raise InputError(f"cannot check out {rev!r} beside {repo}: {made.stderr.strip().splitlines()[-1:]}")
+    try:
+        pcm, rate = speech_clip(seconds)
+        wav = _wav(workdir / "speech.wav", pcm, rate)
+        photo = widescreen_photo(workdir / "photo.jpg")
+        sides = {"this": "", rev: str(_package_of(tree, workdir / "pkg"))}
+        got: dict[str, dict[str, list[float]]] = {name: {"walls": [], "cpus": []} for name in sides}
+        for _ in range(rounds):
+            for name, package in sides.items():
+                out = subprocess.run([sys.executable, "-c", _CHILD, package, str(wav), str(photo), str(workdir), str(runs)],
+                                     capture_output=True, text=True, check=True)
+                line = json.loads(out.stdout.strip().splitlines()[-1])
+                got[name]["walls"] += line["walls"]
+                got[name]["cpus"] += line["cpus"]
+    finally:
+        subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)], capture_output=True)
+    result = {"audio_s": seconds, "rounds": rounds, "runs": runs, "load_average": os.getloadavg()[0]}
+    for name, times in got.items():
+        wall = statistics.median(times["walls"])
+        result[name] = {"wall_s": round(wall, 3), "cpu_s": round(statistics.median(times["cpus"]), 3),
+                        "realtime_factor": round(seconds / wall, 2), "walls_s": [round(w, 2) for w in times["walls"]]}
+    result["wall_ratio"] = round(result["this"]["wall_s"] / result[rev]["wall_s"], 3)
+    return result
+
+
 def script_to_video(workdir: Path, runs: int = 3) -> dict:
     import subprocess
     import sys
@@ -155,7 +242,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m talkies.benchmarks.animate", description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--seconds", type=float, default=10.0, help="audio length of the end-to-end run [10]")
+    parser.add_argument("--against", metavar="REV", help="only the end-to-end case, here and on git revision REV, "
+                        "taking turns")
+    parser.add_argument("--rounds", type=int, default=4, help="turns each side takes with --against [4]")
     args = parser.parse_args(argv)
+    if args.against:
+        with tempfile.TemporaryDirectory(prefix="talkies-bench-") as tmp:
+            res = against(args.against, Path(tmp), args.seconds, args.rounds)
+        for name in ("this", args.against):
+            r = res[name]
+            print(f"{name:>12}: {r['wall_s']:.2f} s wall ({r['realtime_factor']:.2f}x real time), {r['cpu_s']:.2f} s CPU,"
+                  f" runs {r['walls_s']}")
+        print(f"wall ratio this/{args.against}: {res['wall_ratio']:.3f} (load average {res['load_average']:.1f})")
+        if args.json:
+            write_text_atomic(args.json, json.dumps({"benchmark": "animate", "against": res}, indent=2) + "\n")
+        return 0
 
     from talkies.bundles import face_models
 
