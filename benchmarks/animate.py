@@ -39,6 +39,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from talkies.io import write_text_atomic  # noqa: E402
+from talkies.runtime.media import write_wav  # noqa: E402
 
 GOAL_END_TO_END_S = 10.0
 GOAL_SCRIPT_S = 12.0
@@ -47,17 +48,6 @@ SCRIPT = ("Welcome back. Today we are looking at how a small computer can read a
 GOAL_RENDER_FPS = 100.0
 SPEECH = ("Computers are not magic. They follow instructions one step at a time, very quickly, and a "
           "compiler turns the words we write into those steps. Never stop asking why it is done this way.")
-
-
-def _wav(path: Path, pcm: np.ndarray, rate: int) -> Path:
-    import wave
-
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(rate)
-        f.writeframes((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
 
 
 def speech_clip(seconds: float) -> tuple[np.ndarray, int]:
@@ -89,7 +79,7 @@ def end_to_end(workdir: Path, seconds: float, models) -> dict:
     from talkies.runtime.animator import PhotoAnimatorOptions
 
     pcm, rate = speech_clip(seconds)
-    wav = _wav(workdir / "speech.wav", pcm, rate)
+    wav = write_wav(workdir / "speech.wav", pcm, rate)
     photo = widescreen_photo(workdir / "photo.jpg")
     options = PhotoAnimatorOptions(resolution="720p", fps=25, threads=1)
     animate_audio(photo, wav, workdir / "warmup.mp4", options, models=models)  # compile/caches
@@ -165,7 +155,7 @@ def against(rev: str, workdir: Path, seconds: float = 10.0, rounds: int = 4, run
         raise InputError(f"cannot check out {rev!r} beside {repo}: {made.stderr.strip().splitlines()[-1:]}")
     try:
         pcm, rate = speech_clip(seconds)
-        wav = _wav(workdir / "speech.wav", pcm, rate)
+        wav = write_wav(workdir / "speech.wav", pcm, rate)
         photo = widescreen_photo(workdir / "photo.jpg")
         sides = {"this": "", rev: str(_package_of(tree, workdir / "pkg"))}
         got: dict[str, dict[str, list[float]]] = {name: {"walls": [], "cpus": []} for name in sides}
