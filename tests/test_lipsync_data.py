@@ -162,6 +162,18 @@ def test_close_stop_gaps_never_crosses_silence():
     assert list(D.close_stop_gaps(pcm2, labels2)) == [10, 10] + [1] * 8
 
 
+def test_quiet_to_silence_relabels_quiet_runs_but_keeps_stop_closures():
+    aa, pp, ss = VISEME_INDEX["aa"], VISEME_INDEX["PP"], VISEME_INDEX["SS"]
+    labels = np.array([aa] * 10 + [aa] * 4 + [pp] * 4 + [ss] * 2 + [aa] * 10, np.uint8)
+    pcm = np.full(len(labels) * D.HOP, 8000, np.int16)
+    pcm[10 * D.HOP:20 * D.HOP] = 1  # a fade (4 aa frames), a closure (4 PP), 2 quiet SS frames
+    out = D.quiet_to_silence(pcm, labels)
+    assert list(out[10:14]) == [VISEME_INDEX["sil"]] * 4  # a quiet run of 4 labelled as a vowel
+    assert list(out[14:20]) == [pp] * 4 + [ss] * 2  # closures stay; a 2-frame run is too short
+    assert list(out[:10]) == [aa] * 10 and list(out[20:]) == [aa] * 10  # loud frames keep their labels
+    np.testing.assert_array_equal(D.quiet_to_silence(pcm, out), out)  # idempotent
+
+
 def test_utterance_spec_is_reproducible_from_seed():
     # (espeak's samples depend slightly on what it said before in the same process: see the corpus test)
     a, b = D._make_block((3, 11, 1, 0.0))[0], D._make_block((3, 11, 1, 0.0))[0]

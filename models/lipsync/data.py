@@ -165,6 +165,30 @@ def random_festival_spec(rng: np.random.Generator) -> FestivalSpec:
 _CLOSURE_VISEMES = np.array([VISEME_INDEX[v] for v in ("PP", "DD", "kk", "CH")])
 
 
+def frame_db(pcm: np.ndarray, n: int) -> np.ndarray:
+    """Level (dBFS) of each of the first `n` 10 ms frames of int16 `pcm`."""
+    frames = pcm[:n * HOP].astype(np.float64).reshape(n, HOP) / 32768.0
+    return 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+
+
+def quiet_to_silence(pcm: np.ndarray, labels: np.ndarray, *, below_loud_db: float = 40.0,
+                     min_frames: int = 3) -> np.ndarray:
+    """Label as ``sil`` the runs of at least `min_frames` frames quieter than the stream's loud frames
+    (its 99th-percentile level) by more than `below_loud_db`, except stop closures (PP/DD/kk/CH).
+
+    Neural TTS fades words and phrases out inside a sentence with no pause token, so those frames keep
+    the phone before them; a viewer sees a resting mouth there. Idempotent.
+    """
+    level = frame_db(pcm, len(labels))
+    quiet = (level < np.percentile(level, 99) - below_loud_db) & ~np.isin(labels, _CLOSURE_VISEMES)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+    out = labels.copy()
+    for start, stop in zip(edges[::2], edges[1::2]):
+        if stop - start >= min_frames:
+            out[start:stop] = VISEME_INDEX["sil"]
+    return out
+
+
 def close_stop_gaps(pcm: np.ndarray, labels: np.ndarray, *, threshold_db: float = -50.0,
                     max_frames: int = 15) -> np.ndarray:
     """Give a stop's silent closure to the stop.
@@ -174,9 +198,7 @@ def close_stop_gaps(pcm: np.ndarray, labels: np.ndarray, *, threshold_db: float 
     a PP/DD/kk/CH run are relabelled to that run's viseme, up to `max_frames`, never across ``sil``.
     Idempotent.
     """
-    n = len(labels)
-    frames = pcm[:n * HOP].astype(np.float64).reshape(n, HOP) / 32768.0
-    quiet = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12) < threshold_db
+    quiet = frame_db(pcm, len(labels)) < threshold_db
     out = labels.copy()
     sil = VISEME_INDEX["sil"]
     starts = np.flatnonzero(np.isin(labels[1:], _CLOSURE_VISEMES) & (labels[1:] != labels[:-1])) + 1

@@ -8,7 +8,9 @@ per minute), a mild speed (resampling) factor and text: for English, sentences o
 pseudo-words from :func:`data.random_text`'s letter inventories; Hindi, Japanese and Mandarin syllables in
 their own scripts. :func:`data.make_utterance` resamples to 16 kHz, labels each frame with the viseme
 of the phone playing (:func:`runtime.visemes.frame_labels`) and gives stop closures to their stops
-(:func:`data.close_stop_gaps`), exactly as for the other synthesizers.
+(:func:`data.close_stop_gaps`), exactly as for the other synthesizers. When the corpus is read, quiet
+runs inside a sentence that Kokoro gives no pause token are labelled ``sil``
+(:func:`data.quiet_to_silence`).
 
 The corpus is built in blocks of :data:`BLOCK` utterances, each cached as its own ``.npz`` (written
 atomically) under ``$TALKIES_HOME/lipsync-data/kokoro-<key>/``, so a build stops and resumes where it
@@ -230,7 +232,7 @@ def build_kokoro_corpus(n_utterances: int, *, seed: int = 0, cache_dir: Path | N
     for p in paths:
         with np.load(p, allow_pickle=False) as z:
             pcm.append(z["pcm"])
-            labels.append(z["labels"])
+            labels.append(D.quiet_to_silence(z["pcm"], z["labels"]))
     out = np.concatenate(pcm), np.concatenate(labels)
     log.info("Kokoro corpus: %d blocks, %.1f min of speech (%s)", len(paths), len(out[0]) / D.SAMPLE_RATE / 60,
              folder)
