@@ -1,13 +1,14 @@
 """The sample media the tests feed in: the two photos (Grace Hopper from matplotlib, the astronaut from
-scikit-image) as files or pixels, WAV files, and synthesised speech."""
+scikit-image) as files or pixels, WAV files (runtime.media.write_wav), and synthesised speech."""
 
 from __future__ import annotations
 
 import functools
-import wave
 from pathlib import Path
 
 import numpy as np
+
+from talkies.runtime.media import write_wav  # noqa: F401 - the tests write their WAVs with it
 
 #: A sentence with p/b/m closures, for the talking-photo tests.
 TEXT = "Peter picked a pepper, and Bob may buy a big map."
@@ -44,16 +45,6 @@ def photo(name: str) -> np.ndarray:
         return np.ascontiguousarray(skimage.data.astronaut())
     raise KeyError(name)
 
-
-
-def write_wav(path: Path, pcm: np.ndarray, rate: int) -> Path:
-    data = (np.clip(pcm, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(rate)
-        f.writeframes(data.tobytes())
-    return path
 
 
 def speech(text: str = TEXT):
