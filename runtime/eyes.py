@@ -11,7 +11,8 @@ upper lid closed over the eye for a blink.
   down rigidly by the closure (so the lashes stay sharp), and the lid skin above them follows,
   unfolding from the crease, taut and smooth. The unfolding skin is only what the photo shows of the
   lid: it stops at a glasses rim or a brow (lid_skin), which stay put. Closed, the lash line lies a
-  little past the lower lid's, with a soft shadow where the lids meet.
+  little past the lower lid's, with a thin dark line where the lids meet. The closed lid takes the tone
+  of the lit skin under the eye, brightest mid-lid where it bulges over the eyeball.
 """
 
 from __future__ import annotations
@@ -44,9 +45,17 @@ LID_BLUR = 0.04
 #: How much of the closed lid takes one smooth skin tone per column (a taut lid: the photo's fold
 #: lines, stretched, would draw a second lid line above the closed one).
 LID_SMOOTH = 0.6
-#: The shadow line where the closed lids meet: its half-width (eye widths) and darkness (0-1).
-LID_LINE = 0.04
-LID_SHADOW = 0.45
+#: How far the closed lid's tone goes from its own skin strip towards the lit skin below the eye
+#: (lit_skin), at the middle of the lid. The photo's open lid is often in shadow (deep-set or hooded
+#: eyes), and a copy of that tone reads as a dark socket, not a closed lid: d18's closed eyes re-tracked
+#: 0.44/0.47 with it and 0.53/0.56 lit, as his own closed eyes in the video (0.58/0.57, one frame).
+LID_LIT = 1.0
+#: Where the lid's tone fades into the photo's at its ends (eye widths): a hard vertical edge otherwise.
+LID_ENDS = 0.15
+#: The shadow line where the closed lids meet: its half-width (eye widths) and darkness (0-1), a thin
+#: dark line like the lashes of a closed eye.
+LID_LINE = 0.02
+LID_SHADOW = 0.7
 
 
 def _loops(eye: dict) -> tuple[list[int], list[int]]:
@@ -88,6 +97,7 @@ class _Eye:
     offset: np.ndarray  # the iris centre less the patch's central pixel (px, x y)
     sclera: np.ndarray
     skin: float = 1.0  # the lid skin strip above the lash band, in eye widths (see lid_skin)
+    lit: np.ndarray | None = None  # the lit skin below the eye (RGB, see lit_skin)
 
 
 def lid_skin(lum: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> float:
@@ -109,6 +119,24 @@ def lid_skin(lum: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> float:
         dark = np.flatnonzero(column < SKIN_EDGE * bright)
         heights.append(dark[0] if len(dark) else reach)
     return float(np.median(heights)) / width if heights else FOLD * 0.3
+
+
+def lit_skin(image: np.ndarray, lum: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> np.ndarray | None:
+    """The skin just below one eye of the photo (the top of the cheek, 0.12-0.3 eye widths under the
+    middle of the lower lid), the mean of its brighter half (RGB); None where that is off the photo."""
+    width = float(upper[:, 0].max() - upper[:, 0].min())
+    xs = np.arange(int(np.ceil(upper[:, 0].min() + 0.2 * width)), int(upper[:, 0].max() - 0.2 * width) + 1)
+    xs = xs[(xs >= 0) & (xs < lum.shape[1])]
+    if len(xs) == 0:
+        return None
+    ys = np.round(_curve(lower, xs.astype(np.float64))[None, :]
+                  + np.linspace(0.12, 0.3, 5)[:, None] * width).astype(np.int64)
+    ok = (ys >= 0) & (ys < lum.shape[0])
+    if ok.sum() < 4:
+        return None
+    cols = np.broadcast_to(xs[None, :], ys.shape)
+    px, l = image[ys[ok], cols[ok]].astype(np.float32), lum[ys[ok], cols[ok]]
+    return px[l >= np.median(l)].mean(0)
 
 
 class EyeLayers:
@@ -149,8 +177,10 @@ class EyeLayers:
             else:
                 sclera = patch[~disc].mean(0) if (~disc).any() else fill
             skin = lid_skin(luma, landmarks[upper, :2].astype(np.float64), landmarks[lower, :2].astype(np.float64))
+            lit = lit_skin(image, luma, landmarks[upper, :2].astype(np.float64),
+                           landmarks[lower, :2].astype(np.float64))
             self.eyes.append(_Eye(side, upper, lower, centre, radius, patch, centre - [cx, cy],
-                                  sclera.astype(np.float32), skin))
+                                  sclera.astype(np.float32), skin, lit))
 
     def draw(self, frame: np.ndarray, face: np.ndarray, source: np.ndarray, blinks: dict[str, float]) -> None:
         """Repaint both eyes of `frame` in place. `face`: the frame's 478 points (lids without the
@@ -264,8 +294,15 @@ class EyeLayers:
             tone = _box_filter(tone, max(1, int(round(0.12 * width))), axis=0)
             v = np.clip((y - a) / np.maximum(edge - lash - a, 1e-6), 0.0, 1.0)
             shade = 1.0 - 0.1 * (1.0 - np.sin(np.pi * v)) * (v > 0.5)
-            blend = LID_SMOOTH * closure * np.clip(v / 0.3, 0.0, 1.0) * skin  # the crease end keeps the photo
-            moved += (tone[None] * shade[..., None] - moved) * blend[..., None]
+            colour = tone[None] * shade[..., None]
+            if LID_LIT and eye.lit is not None:
+                # a closed lid bulges over the eyeball and catches the light: brightest mid-lid
+                bulge = LID_LIT * np.sqrt(np.sin(np.pi * v))
+                colour += (eye.lit[None, None] * shade[..., None] - colour) * bulge[..., None]
+            # the crease end keeps the photo, and so do the lid's ends, faded in along it
+            ends = np.clip(np.minimum(xf - up[:, 0].min(), up[:, 0].max() - xf) / max(LID_ENDS * width, 1.0), 0.0, 1.0)
+            blend = LID_SMOOTH * closure * np.clip(v / 0.3, 0.0, 1.0) * skin * ends[None, :]
+            moved += (colour - moved) * blend[..., None]
         # the closed lid: a little shading over it, and the shadow where the lids meet
         depth = np.clip((y - top) / max(opening, 1.0), 0, 1)
         line = np.exp(-(((y - edge + 0.25 * lash) / max(LID_LINE * width, 0.7)) ** 2)) * closure ** 3
