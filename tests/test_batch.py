@@ -140,14 +140,28 @@ def test_outputs_equal_the_commands_and_the_model_loads_once_per_worker(inputs, 
     assert (tmp_path / "cli.json").read_bytes() == (tmp_path / "long.json").read_bytes()
 
 
-def test_animate_jobs_share_one_lipsync_model_per_worker(inputs, tmp_path):
+def test_animate_and_dub_jobs_share_one_lipsync_model_per_worker(inputs, tmp_path, monkeypatch):
+    from talkies.runtime import lipsync, speech_motion
+
+    opened = []
+
+    class CountedLipSync(lipsync.LipSync):
+        def __init__(self, *args, **kwargs):
+            opened.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(lipsync, "LipSync", CountedLipSync)
+    monkeypatch.setattr(speech_motion, "LipSync", CountedLipSync)
     jobs = read_jobs(_csv(inputs, [{"command": "animate", "input": "face.jpg", "audio": "one.wav", "output": "a.mp4"},
                                    {"command": "animate", "input": "face.jpg", "audio": "long.wav",
-                                    "output": "b.mp4"}], "animate.csv"), tmp_path)
+                                    "output": "b.mp4"},
+                                   {"command": "dub", "input": "face.jpg", "audio": "one.wav", "output": "c.mp4"}],
+                          "animate.csv"), tmp_path)
     worker._CACHE.clear()
     records = [worker.run_job(job) for job in jobs]
-    assert [r.status for r in records] == ["ok", "ok"], [r.error for r in records]
+    assert [r.status for r in records] == ["ok", "ok", "ok"], [r.error for r in records]
     assert [k for k in worker._CACHE if k[0] == "animate-lipsync"] == [("animate-lipsync",)]
+    assert len(opened) == 1  # the dub job lip-syncs with the animate jobs' task
     assert media.video_info(tmp_path / "b.mp4").duration == pytest.approx(1.5, abs=0.1)
 
 

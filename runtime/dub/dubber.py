@@ -167,12 +167,15 @@ def _strength(tracked: np.ndarray, ramp: int) -> np.ndarray:
 class VideoDubber:
     """Re-lip-sync one face of a video to new speech. See the module docstring for the pipeline."""
 
-    def __init__(self, options: VideoDubberOptions | None = None, *, models=None):
+    def __init__(self, options: VideoDubberOptions | None = None, *, models=None, lipsync=None):
+        """`models` (face bundles) and `lipsync` (an open offline LipSync task) may be shared with other
+        work, e.g. a batch worker's jobs; they are then not closed here."""
         from talkies.runtime.face.sessions import FaceModels
 
         self.options = options or VideoDubberOptions()
         self._owns_models = models is None
         self.models = models or FaceModels.from_mediapipe()
+        self.lipsync = lipsync
 
     def close(self) -> None:
         if self._owns_models:
@@ -201,7 +204,7 @@ class VideoDubber:
             raise InputError(f"{audio}: the new audio is silent; give a recording of the new speech")
         # lip-sync first: its working memory (about 400 MB for 10 minutes of speech) is freed before the
         # tracked landmarks (and, for a short source, its kept frames) take theirs
-        motion = motion_from_audio(pcm, rate)
+        motion = motion_from_audio(pcm, rate, self.lipsync)
         face = self._track(video, info)
         return self.dub(video, output, motion, pcm, rate, track_=face, started=t0, source=Path(audio).name)
 
@@ -340,7 +343,7 @@ class VideoDubber:
                                     min_face_size=self.options.min_face_size, crf=self.options.crf,
                                     preset=self.options.preset, threads=self.options.threads)
         if text is None:
-            report = animate_audio(photo, audio, output, opts, models=self.models)
+            report = animate_audio(photo, audio, output, opts, models=self.models, lipsync=self.lipsync)
         else:
             report = animate_text(photo, text, output, opts, models=self.models, **speech)
         fps = float(opts.fps)

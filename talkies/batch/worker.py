@@ -133,7 +133,8 @@ def _animate(job: Job) -> None:
 def _dub(job: Job) -> None:
     from talkies.runtime.dub import VideoDubber
 
-    with VideoDubber(task_options("dub", job.options), models=_face_models(job.options["backend"])) as dubber:
+    with VideoDubber(task_options("dub", job.options), models=_face_models(job.options["backend"]),
+                     lipsync=_default_lipsync()) as dubber:
         if job.options["audio"] is not None:
             dubber.dub_audio(job.input, job.options["audio"], job.output)
         else:
