@@ -43,17 +43,18 @@ class Job:
     cancelled: threading.Event = field(default_factory=threading.Event)
 
     def step(self, description: str, done: int, total: float | None) -> None:
-        if self.cancelled.is_set():
-            raise Cancelled("cancelled; nothing was written")
-        if self.progress is not None:
-            self.progress((done, int(total)) if total else done, desc=description, unit="frames")
+        """A step of a long loop (frames): the runtime's progress observer."""
+        self._report((done, int(total)) if total else done, desc=description, unit="frames")
 
     def stage(self, fraction: float, description: str) -> None:
         """A coarse step between the long loops (speaking, finding the face, exporting)."""
+        self._report(fraction, desc=description)
+
+    def _report(self, *args: Any, **kwargs: Any) -> None:
         if self.cancelled.is_set():
             raise Cancelled("cancelled; nothing was written")
         if self.progress is not None:
-            self.progress(fraction, desc=description)
+            self.progress(*args, **kwargs)
 
     def path(self, name: str) -> Path:
         return self.folder / name
