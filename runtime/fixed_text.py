@@ -37,22 +37,30 @@ def int_tokens(values: np.ndarray, min_width: int = 1) -> np.ndarray:
 
 def fixed_tokens(values: np.ndarray, decimals: int) -> np.ndarray:
     """(N, C, width) bytes of each value as ``%.{decimals}f`` (sign kept on negative zero, as Python
-    does), padded with _FILL. Filled one character position at a time, in int32 where it fits."""
+    does), padded with _FILL; the sign position is left out when no value has a sign. Digits come from
+    integer division by 10 (``x - (x // 10) * 10``, faster in numpy than ``%``), in uint32 where it fits."""
     v = np.asarray(values, np.float64)
-    scaled = np.rint(np.abs(v) * 10.0 ** decimals)
-    whole = np.floor_divide(scaled, 10.0 ** decimals)
-    frac = (scaled - whole * 10.0 ** decimals).astype(np.int32)
-    int_width = max(1, len(str(int(whole.max())))) if whole.size else 1
-    whole = whole.astype(np.int64 if int_width > 9 else np.int32)
-    out = np.empty((*v.shape, 2 + int_width + decimals), np.uint8)
-    out[..., 0] = np.where(np.signbit(v), ord("-"), _FILL)
-    for j in range(int_width, 0, -1):  # integer part, right-aligned, at least one digit
-        out[..., j] = np.where((whole > 0) | (j == int_width), whole % 10 + ord("0"), _FILL)
-        whole //= 10
-    out[..., int_width + 1] = ord(".")
-    for j in range(decimals, 0, -1):
-        out[..., int_width + 1 + j] = frac % 10 + ord("0")
-        frac //= 10
+    scaled = np.rint(np.abs(v) * 10.0 ** decimals)  # exact integers (a float32 times 10**decimals)
+    top = int(scaled.max()) if scaled.size else 0
+    scaled = scaled.astype(np.uint32 if top < 2 ** 32 and decimals <= 9 else np.int64)
+    whole = scaled // 10 ** decimals
+    frac = scaled - whole * 10 ** decimals
+    int_width = len(str(top // 10 ** decimals))
+    negative = np.signbit(v)
+    sign = int(negative.any())
+    out = np.empty((*v.shape, sign + int_width + 1 + decimals), np.uint8)
+    if sign:
+        out[..., 0] = np.where(negative, ord("-"), _FILL)
+    for j in range(sign + int_width - 1, sign - 1, -1):  # integer part, right-aligned, at least one digit
+        rest = whole // 10
+        digit = (whole - rest * 10).astype(np.uint8) + np.uint8(ord("0"))
+        out[..., j] = digit if j == sign + int_width - 1 else np.where(whole > 0, digit, np.uint8(_FILL))
+        whole = rest
+    out[..., sign + int_width] = ord(".")
+    for j in range(sign + int_width + decimals, sign + int_width, -1):
+        rest = frac // 10
+        out[..., j] = (frac - rest * 10).astype(np.uint8) + np.uint8(ord("0"))
+        frac = rest
     return out
 
 
@@ -70,7 +78,8 @@ def csv_rows(columns: list[np.ndarray]) -> bytes:
         start += width
     rows[:, -1] = ord("\n")
     flat = rows.reshape(-1)
-    return flat[flat != _FILL].tobytes()
+    keep = flat != _FILL
+    return flat.tobytes() if keep.all() else flat[keep].tobytes()
 
 
 def text_token(text: str, rows: int) -> np.ndarray:

@@ -11,7 +11,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -110,23 +110,26 @@ def livelink_timecodes(times: np.ndarray, fps: float) -> np.ndarray:
                   [":", ":", ":", "."])
 
 
-LIVELINK_BLOCK = 20_000  # rows formatted at once: the arrays stay small, the file streams out
+LIVELINK_BLOCK = 5_000  # rows formatted at once: the arrays stay in cache, the file streams out
 
 
-def livelink_chunks(motion: FaceMotion, *, block: int = LIVELINK_BLOCK) -> Iterator[bytes]:
-    """Live Link Face CSV in pieces: the header, then `block` rows at a time, each built with numpy for
-    all its rows at once (an hour of curves in seconds, in bounded memory)."""
+def livelink_chunks(motion: FaceMotion | Iterable[FaceMotion], *, block: int = LIVELINK_BLOCK) -> Iterator[bytes]:
+    """Live Link Face CSV in pieces: the header, then at most `block` rows at a time, each built with numpy
+    for all its rows at once (an hour of curves in about a second, in bounded memory). `motion` may come
+    in consecutive pieces (``LipSync.stream_file``), each written as it arrives, at the first piece's fps."""
     from talkies.runtime.fixed_text import csv_rows, fixed_tokens, text_token
 
-    fps = motion.fps or _estimate_fps(motion)
     yield (",".join(LIVELINK_HEADER) + "\n").encode("ascii")
-    for start in range(0, len(motion), block):
-        rows = slice(start, start + block)
-        n = len(motion.timestamps[rows])
-        values = np.concatenate([motion.weights[rows][:, _LIVELINK_TO_ARKIT], motion.head_pose[rows, :3],
-                                 np.zeros((n, 6), np.float32)], axis=1)
-        yield csv_rows([livelink_timecodes(motion.timestamps[rows], fps), text_token(str(LIVELINK_COUNT), n),
-                        fixed_tokens(values, 6)])
+    fps = None
+    for piece in (motion,) if isinstance(motion, FaceMotion) else motion:
+        fps = fps or piece.fps or _estimate_fps(piece)
+        for start in range(0, len(piece), block):
+            rows = slice(start, start + block)
+            n = len(piece.timestamps[rows])
+            values = np.concatenate([piece.weights[rows][:, _LIVELINK_TO_ARKIT], piece.head_pose[rows, :3],
+                                     np.zeros((n, 6), np.float32)], axis=1)
+            yield csv_rows([livelink_timecodes(piece.timestamps[rows], fps), text_token(str(LIVELINK_COUNT), n),
+                            fixed_tokens(values, 6)])
 
 
 def livelink_csv(motion: FaceMotion) -> bytes:
@@ -275,16 +278,23 @@ EXTENSIONS = {"visemes": ".json", "arkit": ".json", "livelink": ".csv", "rhubarb
               "moho": ".dat", "papagayo": ".pgo"}
 
 
-def write_curves(motion: FaceMotion, path: str | os.PathLike, fmt: str, **kwargs) -> Path:
-    """Write `motion` as a curve file in `fmt` (one of WRITERS), atomically."""
+def write_curves(motion: FaceMotion | Iterable[FaceMotion], path: str | os.PathLike, fmt: str, **kwargs) -> Path:
+    """Write `motion` as a curve file in `fmt` (one of WRITERS), atomically. A format in STREAMING also
+    takes the motion as consecutive pieces (``LipSync.stream_file``) and writes each as it comes."""
     if fmt not in WRITERS:
         raise InputError(f"unknown format {fmt!r}; valid: {', '.join(WRITERS)}")
-    if len(motion) == 0:
+    if not isinstance(motion, FaceMotion) and fmt not in STREAMING:
+        raise InputError(f"{fmt} is written from a whole motion, not from pieces; streamed formats: "
+                         f"{', '.join(STREAMING)}")
+    if isinstance(motion, FaceMotion) and len(motion) == 0:
         raise InputError("the motion has no frames; nothing to write")
     if fmt in STREAMING:
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            for chunk in STREAMING[fmt](motion, **kwargs):
+            chunks = 0
+            for chunks, chunk in enumerate(STREAMING[fmt](motion, **kwargs), 1):
                 fh.write(chunk)
+            if chunks < 2:  # the header alone: the pieces held no frames
+                raise InputError("the motion has no frames; nothing to write")
         return Path(path)
     data = WRITERS[fmt](motion, **kwargs)
     if isinstance(data, str):

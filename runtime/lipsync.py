@@ -14,7 +14,7 @@ Both modes see the same zero-audio history before the first sample, so they agre
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -205,19 +205,29 @@ class LipSync:
 
     def process_file(self, path: str | os.PathLike) -> FaceMotion:
         """Any audio or video file PyAV reads, decoded as a stream (an hour uses bounded memory)."""
+        return _concat(list(self._file_results(path))).to_motion()
+
+    def stream_file(self, path: str | os.PathLike) -> Iterator[FaceMotion]:
+        """process_file in pieces, in order, one model window (16 s) each, made as the file decodes: a
+        streaming writer (``write_curves``) never holds the whole take."""
+        return (result.to_motion() for result in self._file_results(path))
+
+    def _file_results(self, path: str | os.PathLike) -> Iterator[LipSyncResult]:
         self._require(RunningMode.AUDIO_CLIPS)
-        info = media.audio_info(path)
-        motion = self._run_clip(media.iter_audio(path, sample_rate=SAMPLE_RATE, block=self.window), info.duration,
-                                name=Path(path).name)
-        if not len(motion):
-            raise InputError(f"{path}: the audio track is empty")
-        return motion.to_motion()
+        info = media.audio_info(path)  # a missing or unreadable file fails here, before any output
+        return self._clip_results(media.iter_audio(path, sample_rate=SAMPLE_RATE, block=self.window),
+                                  info.duration, name=Path(path).name)
 
     def _run_clip(self, blocks: Iterable[np.ndarray], duration: float | None, name: str = "audio") -> LipSyncResult:
+        return _concat(list(self._clip_results(blocks, duration, name)))
+
+    def _clip_results(self, blocks: Iterable[np.ndarray], duration: float | None,
+                      name: str = "audio") -> Iterator[LipSyncResult]:
+        """One result per model window, in order."""
         self._require(RunningMode.AUDIO_CLIPS)
         post = _PostProcess(self.options, self.mouth_names)
         buffer = np.zeros(self.context, np.float32)  # zero-audio history before the first sample
-        seen, results = 0, []
+        seen = frames = 0
         with make_progress() as progress:
             task = progress.add_task(f"lip-sync {name}", total=duration)
             for block in blocks:
@@ -226,19 +236,20 @@ class LipSync:
                 seen += len(block)
                 buffer = np.concatenate([buffer, block])
                 while len(buffer) >= self.total:
-                    results.append(self._window(buffer[:self.total], post, self.window // HOP))
+                    result = self._window(buffer[:self.total], post, self.window // HOP)
+                    frames += len(result)
+                    yield result
                     buffer = buffer[self.window:]
                 progress.update(task, completed=seen / SAMPLE_RATE)
             if seen == 0:
                 raise InputError(f"{name}: zero-length audio; give a file with sound")
-            remaining = int(np.ceil(seen / HOP)) - sum(len(r) for r in results)
+            remaining = int(np.ceil(seen / HOP)) - frames
             while remaining > 0:
                 padded = np.zeros(self.total, np.float32)
                 padded[:len(buffer)] = buffer[:self.total]
-                results.append(self._window(padded, post, min(remaining, self.window // HOP)))
+                yield self._window(padded, post, min(remaining, self.window // HOP))
                 buffer = buffer[self.window:]
                 remaining -= self.window // HOP
-        return _concat(results)
 
     def _window(self, samples: np.ndarray, post: _PostProcess, keep: int) -> LipSyncResult:
         out = self.session.run({self.session.input_names[0]: samples[None]})

@@ -81,11 +81,11 @@ def read_image(path: str | os.PathLike, *, max_side: int = MAX_IMAGE_SIDE) -> np
     return open_photo(path, max_side=max_side).pixels
 
 
-def _open_container(path: Path):
+def _open_container(path: Path, options: dict[str, str] | None = None):
     import av
 
     try:
-        return av.open(str(path))
+        return av.open(str(path), options=options or {})
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not a readable audio/video file ({exc})") from exc
 
@@ -111,12 +111,19 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         return AudioInfo(stream.rate or stream.sample_rate, stream.channels, duration)
 
 
+#: WAV packets of up to 16 KB (FFmpeg's WAV demuxer reads 2 KB by default): an hour of 16 kHz speech
+#: decodes in 7,000 frames instead of 56,000, 0.18 s instead of 1.2 s here, to the same samples. Larger
+#: packets make opening slower (FFmpeg probes 5 MB of packets: 23 ms at 16 KB, 270 ms at 256 KB). Other
+#: demuxers ignore the option.
+WAV_PACKETS = {"max_size": str(1 << 14)}
+
+
 def iter_audio(path: str | os.PathLike, *, sample_rate: int = 16000, block: int = 16000) -> Iterator[np.ndarray]:
     """Mono float32 PCM at `sample_rate`, in blocks of `block` samples (the last may be shorter)."""
     import av
 
     path = _existing(path)
-    container = _open_container(path)
+    container = _open_container(path, WAV_PACKETS)
     try:
         if not container.streams.audio:
             raise InputError(f"{path}: has no audio track; give a file with sound")

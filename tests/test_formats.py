@@ -136,3 +136,20 @@ def test_livelink_numbers_are_those_of_per_value_formatting():
             row += [f"{v:.6f}" for v in pose[i, :3]] + ["0.000000"] * 6
             writer.writerow(row)
         assert b"".join(formats.livelink_chunks(motion, block=block)) == buf.getvalue().encode()
+
+
+@pytest.mark.parametrize("decimals", [1, 3, 6, 9])
+def test_fixed_tokens_are_those_of_per_value_formatting(decimals: int):
+    """fixed_text.fixed_tokens against one format call per value: with and without negative values (the
+    sign position is left out then), integer parts of several widths, and values whose scaled form
+    outgrows uint32."""
+    from talkies.runtime.fixed_text import csv_rows, fixed_tokens
+
+    rng = np.random.default_rng(decimals)
+    positive = rng.random((50, 4)).astype(np.float32)
+    positive[::3, 1] *= 1000
+    mixed = positive.copy()
+    mixed[::2, 0], mixed[1, 2], mixed[3, 3], mixed[5, 1] = -mixed[::2, 0], -0.0, -1e-9, 98765.4375
+    for values in (positive, mixed, positive * 0, np.zeros((0, 4), np.float32)):
+        expected = "".join(",".join(f"{v:.{decimals}f}" for v in row) + "\n" for row in values)
+        assert csv_rows([fixed_tokens(values, decimals)]).decode() == expected

@@ -187,3 +187,33 @@ def test_bundles_from_other_weights_are_passed_over(tmp_path: Path):
     (stale / "manifest.json").write_text(json.dumps(manifest))
     with LipSync(LipSyncOptions(bundle_dir=str(tmp_path))) as task:
         assert task._bundle.source == shipped_bundle_dir() / "lipsync-onnx-fp32"
+
+
+def test_stream_file_is_process_file_in_pieces(offline, speech, tmp_path: Path, monkeypatch):
+    """stream_file gives process_file's frames as consecutive 16 s pieces, and the Live Link CSV written
+    from the pieces (by write_curves and by the CLI) is byte for byte the one of the whole motion."""
+    from talkies.runtime.formats import write_curves
+
+    path = tmp_path / "long.wav"
+    n = 40 * 16000 + 77
+    _write_audio(path, np.tile(speech, n // len(speech) + 1)[:n], 16000, "wav")
+    whole = offline.process_file(path)
+    pieces = list(offline.stream_file(path))
+    assert [len(p) for p in pieces] == [1600, 1600, len(whole) - 3200]
+    for field in ("timestamps", "weights", "visemes"):
+        np.testing.assert_array_equal(np.concatenate([getattr(p, field) for p in pieces]), getattr(whole, field))
+    write_curves(whole, tmp_path / "whole.csv", "livelink")
+    write_curves(offline.stream_file(path), tmp_path / "streamed.csv", "livelink")
+    assert main(["lipsync", str(path), "--format", "livelink", "-o", str(tmp_path / "cli.csv")]) == 0
+    expected = (tmp_path / "whole.csv").read_bytes()
+    assert (tmp_path / "streamed.csv").read_bytes() == expected == (tmp_path / "cli.csv").read_bytes()
+    with pytest.raises(InputError, match="pieces"):
+        write_curves(offline.stream_file(path), tmp_path / "v.json", "visemes")
+    with pytest.raises(InputError, match="no frames"):
+        write_curves(iter([]), tmp_path / "empty.csv", "livelink")
+    assert not (tmp_path / "v.json").exists() and not (tmp_path / "empty.csv").exists()
+    # WAV is read in large packets (media.WAV_PACKETS): the same samples as FFmpeg's default packets
+    packed = media.read_audio(path)
+    monkeypatch.setattr(media, "WAV_PACKETS", {})
+    np.testing.assert_array_equal(packed, media.read_audio(path))
+

@@ -12,7 +12,7 @@ from talkies.cli.options import OneOf, backend_option, bundle_dir_option, choice
     precision_option, threads_option
 from talkies.cli.track_cmd import head_kwargs, head_options
 from talkies.io import check_writable
-from talkies.runtime.formats import FORMATS, write_curves
+from talkies.runtime.formats import FORMATS, STREAMING, write_curves
 from talkies.types import Expression
 
 
@@ -46,9 +46,21 @@ def lipsync(audio: Path, fmt: str, output: Path, backend: str, precision: str, i
     chosen = select("lipsync", backend, precision, bundle_dir)
     options = LipSyncOptions(backend=chosen.backend, precision=chosen.precision, intensity=intensity,
                              expression=expression, smoothing=not no_smooth, bundle_dir=bundle_dir, threads=threads)
+    frames, duration = 0, 0.0
     with LipSync(options) as task:
-        motion = task.process_file(audio)
-    if fmt in ("rhubarb", "papagayo"):
-        kwargs["sound_file"] = str(audio)
-    write_curves(motion, output, fmt, **kwargs)
-    click.echo(f"wrote {output} ({len(motion)} frames, {motion.duration:.2f} s)", err=True)
+        if fmt in STREAMING:  # written piece by piece as the audio decodes: an hour is never held whole
+
+            def pieces():
+                nonlocal frames, duration
+                for piece in task.stream_file(audio):
+                    frames, duration = frames + len(piece), piece.duration
+                    yield piece
+
+            write_curves(pieces(), output, fmt, **kwargs)
+        else:
+            motion = task.process_file(audio)
+            if fmt in ("rhubarb", "papagayo"):
+                kwargs["sound_file"] = str(audio)
+            write_curves(motion, output, fmt, **kwargs)
+            frames, duration = len(motion), motion.duration
+    click.echo(f"wrote {output} ({frames} frames, {duration:.2f} s)", err=True)
