@@ -2,6 +2,7 @@
 
 from setuptools import find_packages, setup
 
+# the same list as talkies.paths.SUBPACKAGES (tests/test_layering.py checks that they agree)
 SUBPACKAGES = ["export", "runtime", "kernels", "quantization", "targets", "benchmarks", "tests", "models"]
 
 packages = ["talkies", *(p for p in find_packages(include=["talkies.*"]))]

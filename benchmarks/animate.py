@@ -131,7 +131,9 @@ def _package_of(tree: Path, folder: Path) -> Path:
     pkg.mkdir(parents=True)
     for entry in (tree / "talkies").iterdir():
         (pkg / entry.name).symlink_to(entry)
-    for sub in ("export", "runtime", "kernels", "quantization", "targets", "benchmarks", "tests", "models"):
+    from talkies.paths import SUBPACKAGES
+
+    for sub in SUBPACKAGES:
         if (tree / sub).is_dir():
             (pkg / sub).symlink_to(tree / sub)
     return folder

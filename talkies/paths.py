@@ -10,6 +10,11 @@ def talkies_home() -> Path:
     return Path(os.environ.get("TALKIES_HOME") or Path.home() / ".cache" / "talkies").expanduser()
 
 
+#: The checkout's top-level folders that become ``talkies.<folder>`` (setup.py maps the same list; it
+#: cannot import the package it builds).
+SUBPACKAGES = ("export", "runtime", "kernels", "quantization", "targets", "benchmarks", "tests", "models")
+
+
 def repo_root() -> Path:
     """The source checkout (editable install), where committed weights and bundles live."""
     return Path(__file__).resolve().parent.parent

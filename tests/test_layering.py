@@ -24,8 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from talkies.paths import SUBPACKAGES
+
 ROOT = Path(__file__).resolve().parent.parent
-SUBPACKAGES = ("models", "export", "quantization", "targets", "runtime", "kernels", "benchmarks", "tests")
 BASE = frozenset({"talkies.errors", "talkies.log", "talkies.types", "talkies.paths", "talkies.io", "talkies.sdk"})
 EVERYTHING = frozenset({"talkies", *SUBPACKAGES})
 MAY_IMPORT: dict[str, frozenset[str]] = {
@@ -246,3 +247,10 @@ def test_a_new_cycle_is_caught():
     pair = {"talkies.models.lipsync.evaluate", "talkies.models.lipsync.phonemes"}
     assert not any(pair <= set(c) for c in cycles(*_graph()))
     assert any(pair <= set(c) for c in cycles(modules, imports))
+
+
+def test_setup_maps_the_subpackages_the_package_names():
+    tree = ast.parse((ROOT / "setup.py").read_text())
+    listed = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                  and any(getattr(t, "id", None) == "SUBPACKAGES" for t in node.targets))
+    assert tuple(ast.literal_eval(listed)) == SUBPACKAGES
