@@ -36,9 +36,9 @@ UPPER_LENGTH = (1.0, 0.86, 0.97, 0.82, 0.74, 0.62)
 LOWER_LENGTH = (1.0, 1.0, 0.95, 0.8, 0.7, 0.6)
 ARCH_ANGLE = 1.2  # radians of the half arch in view (≈ 69°)
 ARCH_REACH = 1.1  # the half arch's projected end, in half mouth widths (hidden behind the corners)
-UPPER_BAND = 0.11  # upper teeth visible length, fraction of the mouth width
+UPPER_BAND = 0.15  # upper teeth visible length, fraction of the mouth width
 LOWER_BAND = 0.05  # lower teeth tips above the lower lip, fraction of the mouth width
-GUM_DEPTH = 0.014  # gum papillae depth below the upper lip, fraction of the mouth width
+GUM_DEPTH = 0.008  # gum papillae depth below the upper lip, fraction of the mouth width
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
@@ -117,10 +117,10 @@ def _teeth(arch: _Arch, u: np.ndarray, half: float, band: float, gap_px: float
     k, f, width, s = arch.columns(u, half)
     centred = np.abs(2.0 * f - 1.0)
     canine = k == 2
-    rounding = np.where(canine, 0.3 * centred ** 1.4, 0.2 * centred ** 3)  # canines come to a point
+    rounding = np.where(canine, 0.15 * centred ** 1.4, 0.08 * centred ** 4)  # canines come to a point
     depth = band * arch.lengths[k] * (1.0 - rounding) * (1.0 - 0.25 * s * s)
     dist = np.minimum(f, 1.0 - f) * width  # px to the nearest gap
-    gap = 1.0 - 0.38 * (1.0 - _smooth(0.0, gap_px, dist)) * np.minimum(1.0, width / (2.5 * gap_px))
+    gap = 1.0 - 0.25 * (1.0 - _smooth(0.0, gap_px, dist)) * np.minimum(1.0, width / (2.5 * gap_px))
     shade = (0.8 + 0.2 * np.sin(np.pi * f)) * (1.0 - 0.7 * s ** 1.5) * gap
     papilla = 1.0 - np.sin(np.pi * f) ** 0.7
     return depth, shade, gap, papilla
@@ -169,8 +169,8 @@ def render_interior(patch: np.ndarray, upper: np.ndarray, lower: np.ndarray, pal
     # 1. cavity: mucosa tone at the lips, darkness at the back and in the corners
     lip_dist = np.minimum(d_top, d_bot)
     depth = _smooth(0.0, max(0.16 * width, 1.0), lip_dist) * (0.55 + 0.45 * (1.0 - np.abs(u) ** 2))[None, :]
-    edge_tone = palette.lips * 0.5
-    deep = palette.cavity * 0.5
+    edge_tone = palette.lips * 0.6
+    deep = palette.cavity * 0.8
     corner = (1.0 - 0.45 * _smooth(0.55, 1.0, np.abs(u)))[None, :, None]
     col = (edge_tone + (deep - edge_tone) * depth[..., None]) * corner
 
@@ -183,7 +183,7 @@ def render_interior(patch: np.ndarray, upper: np.ndarray, lower: np.ndarray, pal
     ey = (base - y) / max(t_height, 0.5)
     r2 = ex * ex + ey * ey
     inside_t = _smooth(1.0, 1.0 - aa / max(t_height, 1.0), np.sqrt(r2)) * (ey >= -0.2)
-    light = (0.25 + 0.35 * t) + (0.2 + 0.3 * t) * np.clip(ey, 0, 1) - 0.35 * np.clip(r2 - 0.4, 0, 1)
+    light = (0.4 + 0.25 * t) + (0.2 + 0.3 * t) * np.clip(ey, 0, 1) - 0.35 * np.clip(r2 - 0.4, 0, 1)
     groove = 1.0 - 0.22 * np.exp(-(ex / 0.12) ** 2) * (ey > 0.3)
     t_col = palette.tongue * (light * groove)[..., None]
     col += (t_col - col) * inside_t[..., None]
