@@ -22,8 +22,8 @@ LICENCE = ("Apache-2.0 (talkies lip-sync model, trained on speech synthesized wi
            "and on the recordings shipped with Festival's Russian voice msu_ru_nsh)")
 
 
-# int8 keeps the audio front end, the first layer and the residual sums float, with percentile ranges:
-# why, and the figures, in models/lipsync/MODEL_CARD.md (Architecture).
+# int8 keeps the audio front end, the first layer and the residual sums float, with percentile ranges
+# (OpenVINO: min-max): why, and the figures, in models/lipsync/MODEL_CARD.md (Architecture).
 RESIDUAL_SUMS = (r"node_add_\d+",)
 QUANTIZATION = QuantizationDefaults(
     common={"float_modules": ("frontend", "inp"), "ignored_scope": RESIDUAL_SUMS, "calibration_method": "percentile"},
