@@ -45,8 +45,9 @@ def _axis_range(a: float, b: float, hi: float, xs: int, xe: int) -> tuple[int, i
     lo_x, hi_x = -b / a, (hi - b) / a
     if a < 0.0:
         lo_x, hi_x = hi_x, lo_x
-    first = max(xs, int(math.ceil(max(lo_x, xs - 1.0))))  # bounded before int(): no overflow
-    last = min(xe, int(math.floor(min(hi_x, xe + 1.0))))
+    # clamped into [xs - 1, xe + 1] before int(): a near-zero `a` (a denormal rotation) makes them ±inf
+    first = max(xs, int(math.ceil(min(max(lo_x, xs - 1.0), xe + 1.0))))
+    last = min(xe, int(math.floor(max(min(hi_x, xe + 1.0), xs - 1.0))))
     return first, last
 
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from talkies.errors import InputError
@@ -42,6 +42,11 @@ def crop_ref(image: np.ndarray, m: np.ndarray, ow: int, oh: int, lo: float, hi: 
        oh=st.integers(1, 24), cx=st.floats(-10, 50), cy=st.floats(-10, 50), bw=st.floats(0.5, 60),
        bh=st.floats(0.5, 60), rot=st.floats(-4, 4), as_float=st.booleans(),
        border=st.sampled_from([0.0, 0.5, None]), seed=st.integers(0, 2**32 - 1))
+# a denormal rotation: the row's source y barely changes along x, and its range divides by ~1e-313
+@example(h=1, w=1, c=1, ow=1, oh=1, cx=0.0, cy=-1.0, bw=1.0, bh=1.0, rot=2.2250738585e-313, as_float=False,
+         border=0.0, seed=0)
+@example(h=1, w=1, c=1, ow=1, oh=1, cx=0.0, cy=0.0, bw=1.0, bh=1.0, rot=2.2250738585e-313, as_float=False,
+         border=0.0, seed=0)
 def test_crop_matches_reference(h: int, w: int, c: int, ow: int, oh: int, cx: float, cy: float, bw: float,
                                 bh: float, rot: float, as_float: bool, border: float | None, seed: int) -> None:
     rng = np.random.default_rng(seed)
