@@ -30,6 +30,7 @@ class AugmentConfig:
     gain_db: tuple[float, float] = (-30.0, 6.0)
     p_clip: float = 0.05
     p_quantize: float = 0.05
+    p_clean: float = 0.0  # share of crops left clean (gain only): studio recordings are clean too
 
 
 def room_impulse(rng: np.random.Generator, rt60: float, sr: int = SAMPLE_RATE) -> np.ndarray:
@@ -104,6 +105,9 @@ def augment(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = Augmen
             babble: np.ndarray | None = None) -> np.ndarray:
     """Augment one float32 crop. `babble` (same length), when given, is other speech to mix in."""
     y = np.asarray(x, np.float64)
+    if cfg.p_clean > 0 and rng.random() < cfg.p_clean:  # drawn only when asked: default runs replay exactly
+        peak = np.max(np.abs(y)) + 1e-9
+        return np.clip(y / peak * 10 ** (rng.uniform(*cfg.gain_db) / 20), -1, 1).astype(np.float32)
     if rng.random() < cfg.p_reverb:
         y = reverb(y, rng, float(rng.uniform(*cfg.rt60)))
     if rng.random() < cfg.p_eq:

@@ -141,7 +141,7 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
           validate: bool = True, cache_dir: Path | None = None, threads: int = 1, channels: int | None = None,
           festival_fraction: float = D.FESTIVAL_FRACTION, init: Path | None = None,
           recorded: Path | None = None, recorded_fraction: float = 0.3, kokoro_fraction: float = 0.0,
-          kokoro_utterances: int = 800) -> dict:
+          kokoro_utterances: int = 800, clean_fraction: float = 0.0) -> dict:
     import torch
     from torch.nn import functional as F
 
@@ -170,7 +170,8 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
     lo, hi = M.LEFT_FRAMES, crop - M.LOOKAHEAD_FRAMES  # loss frames: full context inside the crop
     if hi - lo < 10:
         raise ValueError(f"crop of {crop} frames is too short for {M.LEFT_FRAMES} frames of context")
-    batcher = Batcher(pcm, labels, crop_frames=crop, context_frames=lo, seed=seed + 1, cfg=AugmentConfig(),
+    batcher = Batcher(pcm, labels, crop_frames=crop, context_frames=lo, seed=seed + 1,
+                      cfg=AugmentConfig(p_clean=clean_fraction),
                       recorded=own, recorded_fraction=recorded_fraction, kokoro=kokoro,
                       kokoro_fraction=kokoro_fraction)
     if init is not None:
@@ -206,6 +207,8 @@ def train(*, steps: int, out: Path, minutes: float | None = None, seed: int = 0,
             "open_weight": str(open_weight), "coarse_weight": str(coarse_weight)}
     if init is not None:
         meta["init"] = Path(init).name
+    if clean_fraction:
+        meta["clean_fraction"] = str(clean_fraction)
     if recorded is not None:
         meta.update(recorded=Path(recorded).name, recorded_fraction=str(recorded_fraction))
     if kokoro is not None:

@@ -46,6 +46,8 @@ def train_group() -> None:
               help="Share of training crops from Kokoro-82M's speech (54 voices; built and cached on first use).")
 @click.option("--kokoro-utterances", type=click.IntRange(1), default=800, show_default=True,
               help="Kokoro utterances in its corpus (whole blocks of 20).")
+@click.option("--clean-fraction", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of training crops left clean (gain only) instead of augmented.")
 @click.option("--batch", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--crop-seconds", type=click.FloatRange(0, min_open=True), default=3.0, show_default=True)
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=2e-3, show_default=True)
