@@ -174,6 +174,29 @@ def test_quiet_to_silence_relabels_quiet_runs_but_keeps_stop_closures():
     np.testing.assert_array_equal(D.quiet_to_silence(pcm, out), out)  # idempotent
 
 
+def test_frame_db_in_chunks_equals_one_pass(monkeypatch):
+    pcm = np.random.default_rng(0).integers(-3000, 3000, 1001 * D.HOP + 37).astype(np.int16)
+    frames = pcm[:1001 * D.HOP].astype(np.float64).reshape(1001, D.HOP) / 32768.0
+    whole = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+    monkeypatch.setattr(D, "_DB_CHUNK", 64)  # 16 chunks, the last one short
+    np.testing.assert_array_equal(D.frame_db(pcm, 1001), whole)
+
+
+def test_clean_crops_keep_the_waveform():
+    from talkies.models.lipsync.augment import AugmentConfig, augment
+
+    x = (0.3 * np.sin(np.arange(4800) / 7.0)).astype(np.float32)
+    rng = np.random.default_rng(1)
+    clean = [augment(x, rng, AugmentConfig(p_clean=1.0)) for _ in range(5)]
+    for y in clean:  # only the gain changes (clipped at full scale, like every crop)
+        inside = np.abs(y) < 0.999
+        np.testing.assert_allclose(y[inside], x[inside] * (y[inside] @ x[inside]) / (x[inside] @ x[inside]),
+                                   atol=1e-5)
+    assert len({round(float(np.max(np.abs(y))), 6) for y in clean}) >= 3  # a random gain each
+    noisy = augment(x, np.random.default_rng(1), AugmentConfig(p_noise=1.0, snr_db=(0.0, 5.0)))
+    assert np.corrcoef(x, noisy)[0, 1] < 0.99
+
+
 def test_utterance_spec_is_reproducible_from_seed():
     # (espeak's samples depend slightly on what it said before in the same process: see the corpus test)
     a, b = D._make_block((3, 11, 1, 0.0))[0], D._make_block((3, 11, 1, 0.0))[0]

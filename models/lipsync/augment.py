@@ -107,7 +107,7 @@ def augment(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = Augmen
     y = np.asarray(x, np.float64)
     if cfg.p_clean > 0 and rng.random() < cfg.p_clean:  # drawn only when asked: default runs replay exactly
         peak = np.max(np.abs(y)) + 1e-9
-        return np.clip(y / peak * 10 ** (rng.uniform(*cfg.gain_db) / 20), -1, 1).astype(np.float32)
+        return np.clip(y / peak * 10 ** (rng.uniform(*cfg.gain_db) / 20), -1, 1).astype(np.float32)  # as below
     if rng.random() < cfg.p_reverb:
         y = reverb(y, rng, float(rng.uniform(*cfg.rt60)))
     if rng.random() < cfg.p_eq:

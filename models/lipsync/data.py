@@ -166,9 +166,17 @@ _CLOSURE_VISEMES = np.array([VISEME_INDEX[v] for v in ("PP", "DD", "kk", "CH")])
 
 
 def frame_db(pcm: np.ndarray, n: int) -> np.ndarray:
-    """Level (dBFS) of each of the first `n` 10 ms frames of int16 `pcm`."""
-    frames = pcm[:n * HOP].astype(np.float64).reshape(n, HOP) / 32768.0
-    return 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+    """Level (dBFS) of each of the first `n` 10 ms frames of int16 `pcm`. In chunks: a training corpus
+    holds hours of speech, and float64 copies of all of it at once took 13 GB."""
+    out = np.empty(n, np.float64)
+    for start in range(0, n, _DB_CHUNK):
+        stop = min(n, start + _DB_CHUNK)
+        frames = pcm[start * HOP:stop * HOP].astype(np.float64).reshape(stop - start, HOP) / 32768.0
+        out[start:stop] = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+    return out
+
+
+_DB_CHUNK = 100_000  # frames (1000 s of audio) per chunk in frame_db
 
 
 def quiet_to_silence(pcm: np.ndarray, labels: np.ndarray, *, below_loud_db: float = 40.0,
