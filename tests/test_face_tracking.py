@@ -67,12 +67,37 @@ def test_smoothing_steadies_a_still_face():
     rng = np.random.default_rng(0)
     frame, _ = render_frame(photo("grace_hopper"), (480, 360), 0.6, 0.0, 0.0, 0.0)
     noisy = [np.clip(frame + rng.normal(0, 6, frame.shape), 0, 255).astype(np.uint8) for _ in range(16)]
-    spread = {}
+    spread, weight_spread = {}, {}
     for smoothing in (False, True):
         with FaceTracker(_video_options(smoothing=smoothing)) as tracker:
-            lm = np.stack([tracker.detect_for_video(f, i * 33)[0].landmarks for i, f in enumerate(noisy)])
-        spread[smoothing] = lm[4:, :, :2].std(axis=0).mean()
+            faces = [tracker.detect_for_video(f, i * 33)[0] for i, f in enumerate(noisy)]
+        spread[smoothing] = np.stack([f.landmarks for f in faces])[4:, :, :2].std(axis=0).mean()
+        weight_spread[smoothing] = np.stack([f.weights for f in faces])[4:].std(axis=0).mean()
     assert spread[True] < 0.5 * spread[False]
+    assert weight_spread[True] < 0.7 * weight_spread[False]
+
+
+def test_smoothing_keeps_real_blinks():
+    """d14 blinks for a single frame (30 fps) three times in frames 45-85: the weights' filter lets each
+    peak through (the former beta 0.5, 1 Hz derivative cutoff kept 41% of the second)."""
+    from itertools import islice
+
+    from talkies.paths import shared_data_dir
+    from talkies.runtime.media import iter_video
+
+    video = shared_data_dir() / "video" / "d14.mp4"
+    if not video.exists():
+        pytest.skip(f"{video} is missing (see ../shared/data/video/README.md)")
+    frames = list(islice(iter_video(video), 45, 85))
+    blink = {}
+    for smoothing in (False, True):
+        with FaceTracker(_video_options(smoothing=smoothing)) as tracker:
+            blink[smoothing] = np.array([tracker.detect_for_video(f, int(round(t * 1000)))[0].weights
+                                         for t, f in frames])[:, Blendshape.eyeBlinkLeft.value]
+    peaks = np.flatnonzero((blink[False] > 0.4) & (np.r_[0, blink[False][:-1]] < 0.1))
+    assert len(peaks) == 3, blink[False]
+    for p in peaks:
+        assert blink[True][p:p + 2].max() >= 0.9 * blink[False][p:p + 2].max(), (p, blink)
 
 
 def test_a_face_that_leaves_and_returns_keeps_its_id(tmp_path):

@@ -364,7 +364,7 @@ class FaceTracker:
                                               d_cutoff=opts.smoothing_derivate_cutoff)
                     tr.weight_filter = OneEuroFilter(min_cutoff=opts.weight_smoothing_min_cutoff,
                                                      beta=opts.weight_smoothing_beta,
-                                                     d_cutoff=opts.smoothing_derivate_cutoff)
+                                                     d_cutoff=opts.weight_smoothing_derivate_cutoff)
                 scale = ((box[2] - box[0]) + (box[3] - box[1])) / 2.0  # MediaPipe's object scale
                 landmarks = tr.filter.step(raw, now, value_scale=1.0 / max(float(scale), 1e-6))
                 if self.options.output_face_blendshapes:
