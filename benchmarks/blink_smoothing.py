@@ -28,9 +28,8 @@ from talkies.paths import shared_data_dir
 
 VIDEOS = ("d14", "d18", "s18")
 STILL_FRAME = {"d14": 20, "d18": 30, "s18": 100}
-# (label, min_cutoff, beta, derivative cutoff)
-SETTINGS = (("before", 1.0, 0.5, 1.0), ("now", None, None, None), ("beta 5, 5 Hz", 1.0, 5.0, 5.0),
-            ("beta 20, 5 Hz", 1.0, 20.0, 5.0))
+BEFORE = ("before: beta 0.5, 1 Hz", 1.0, 0.5, 1.0)  # (label, min_cutoff, beta, derivative cutoff)
+OTHERS = (("beta 5, 5 Hz", 1.0, 5.0, 5.0), ("beta 20, 5 Hz", 1.0, 20.0, 5.0))
 
 
 def _raw_weights(frames, options) -> tuple[np.ndarray, np.ndarray]:
@@ -91,19 +90,18 @@ def main(argv: list[str] | None = None) -> int:
     clips = {v: _raw_weights(iter_video(folder / f"{v}.mp4"), options) for v in VIDEOS}
     stills = {v: _raw_weights(_still_clip(folder / f"{v}.mp4", STILL_FRAME[v], rng), options) for v in VIDEOS}
 
+    now = (f"now: beta {options.weight_smoothing_beta:g}, {options.weight_smoothing_derivate_cutoff:g} Hz",
+           options.weight_smoothing_min_cutoff, options.weight_smoothing_beta, options.weight_smoothing_derivate_cutoff)
+
     def smooth(times, weights, setting):
         _, mc, beta, dc = setting
-        return one_euro(weights, times, min_cutoff=mc or options.weight_smoothing_min_cutoff,
-                        beta=options.weight_smoothing_beta if beta is None else beta,
-                        d_cutoff=dc or options.weight_smoothing_derivate_cutoff)
+        return one_euro(weights, times, min_cutoff=mc, beta=beta, d_cutoff=dc)
 
     print("weights' One-Euro | blink retention median / min (peaks) | still-face noise, smoothed / raw")
-    for setting in SETTINGS:
+    for setting in (BEFORE, now, *OTHERS):
         kept = sum((_retention(w, smooth(t, w, setting), blinks) for t, w in clips.values()), [])
         noise = np.mean([smooth(t, w, setting)[15:].std(0).mean() / w[15:].std(0).mean() for t, w in stills.values()])
-        name = setting[0] if setting[1] is not None else (
-            f"now (beta {options.weight_smoothing_beta:g}, {options.weight_smoothing_derivate_cutoff:g} Hz)")
-        print(f"{name:28s} | {np.median(kept):.2f} / {np.min(kept):.2f} ({len(kept)}) | {noise:.3f}")
+        print(f"{setting[0]:28s} | {np.median(kept):.2f} / {np.min(kept):.2f} ({len(kept)}) | {noise:.3f}")
     if args.plot:
         import matplotlib
 
@@ -114,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         for ax, v in zip(axes, ("d14", "s18")):
             t, w = clips[v]
             ax.plot(t, w[:, blinks[0]], "k-", lw=0.8, label="raw (smoothing off)")
-            ax.plot(t, smooth(t, w, SETTINGS[0])[:, blinks[0]], "r-", label="before: beta 0.5, 1 Hz")
-            ax.plot(t, smooth(t, w, SETTINGS[1])[:, blinks[0]], "b-", label="now: beta 10, 5 Hz")
+            ax.plot(t, smooth(t, w, BEFORE)[:, blinks[0]], "r-", label=BEFORE[0])
+            ax.plot(t, smooth(t, w, now)[:, blinks[0]], "b-", label=now[0])
             ax.set_title(f"{v}.mp4: eyeBlinkLeft as tracked")
             ax.set_xlabel("s")
             ax.legend(loc="upper right", fontsize=8)

@@ -101,13 +101,17 @@ def _active_power(x: np.ndarray) -> float:
     return float(np.mean(active)) + 1e-12
 
 
+def _random_gain(y: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """`y` peak-normalised, then at a random gain in `cfg.gain_db`."""
+    return y / (np.max(np.abs(y)) + 1e-9) * 10 ** (rng.uniform(*cfg.gain_db) / 20)
+
+
 def augment(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig(),
             babble: np.ndarray | None = None) -> np.ndarray:
     """Augment one float32 crop. `babble` (same length), when given, is other speech to mix in."""
     y = np.asarray(x, np.float64)
     if cfg.p_clean > 0 and rng.random() < cfg.p_clean:  # drawn only when asked: default runs replay exactly
-        peak = np.max(np.abs(y)) + 1e-9
-        return np.clip(y / peak * 10 ** (rng.uniform(*cfg.gain_db) / 20), -1, 1).astype(np.float32)  # as below
+        return np.clip(_random_gain(y, rng, cfg), -1, 1).astype(np.float32)
     if rng.random() < cfg.p_reverb:
         y = reverb(y, rng, float(rng.uniform(*cfg.rt60)))
     if rng.random() < cfg.p_eq:
@@ -122,8 +126,7 @@ def augment(x: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = Augmen
         y = y + colored_noise(rng, len(y)) * np.sqrt(power / 10 ** (snr / 10))
     if rng.random() < cfg.p_band:
         y = band_limit(y, rng)
-    peak = np.max(np.abs(y)) + 1e-9
-    y = y / peak * 10 ** (rng.uniform(*cfg.gain_db) / 20)
+    y = _random_gain(y, rng, cfg)
     if rng.random() < cfg.p_clip:
         y = np.clip(y * rng.uniform(1.5, 4.0), -1, 1)
     if rng.random() < cfg.p_quantize:

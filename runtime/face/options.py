@@ -87,7 +87,8 @@ class FaceTrackerOptions:
     weight_smoothing_derivate_cutoff: float = 5.0
     """The weights' One-Euro follows fast changes (beta 10, derivative cutoff 5 Hz): on the shared real
     videos a blink lasts 1-6 frames, and the former beta 0.5 with a 1 Hz derivative cutoff kept a median 73%
-    of its peak (34% at worst); these keep 96% (90%) and still halve a still face's weight noise (README, Face tracking; benchmarks/blink_smoothing.py)."""
+    of its peak (34% at worst); these keep 96% (90%) and still halve a still face's weight noise (README,
+    Face tracking; benchmarks/blink_smoothing.py)."""
     calibration: Calibration | None = None
     """Rest-pose offsets applied to every face without its own (see FaceTracker.calibrate)."""
     result_callback: ResultCallback | None = None
